@@ -1,0 +1,141 @@
+package framing
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// HeaderLen is the size of the Diameter header (RFC 6733 §3).
+const HeaderLen = 20
+
+// Version is the only Diameter version (RFC 6733 §3: "MUST be set to 1").
+const Version = 1
+
+// Command flags (RFC 6733 §3).
+const (
+	FlagRequest    uint8 = 0x80 // R
+	FlagProxiable  uint8 = 0x40 // P
+	FlagError      uint8 = 0x20 // E: never in requests
+	FlagRetransmit uint8 = 0x10 // T: potentially retransmitted after failover
+	FlagsReserved  uint8 = 0x0F // sent as 0, ignored on receipt
+)
+
+// Header is a decoded Diameter header.
+type Header struct {
+	Version  uint8
+	Length   uint32 // Message Length: the whole message, header and padded AVPs
+	Flags    uint8
+	Code     uint32 // Command Code (24 bits)
+	AppID    uint32
+	HopByHop uint32
+	EndToEnd uint32
+}
+
+// IsRequest reports the R bit.
+func (h Header) IsRequest() bool { return h.Flags&FlagRequest != 0 }
+
+// IsProxiable reports the P bit.
+func (h Header) IsProxiable() bool { return h.Flags&FlagProxiable != 0 }
+
+// IsError reports the E bit.
+func (h Header) IsError() bool { return h.Flags&FlagError != 0 }
+
+// IsRetransmit reports the T bit.
+func (h Header) IsRetransmit() bool { return h.Flags&FlagRetransmit != 0 }
+
+// Reserved returns the reserved flag bits; RFC 6733 §3 says to ignore them on receipt.
+func (h Header) Reserved() uint8 { return h.Flags & FlagsReserved }
+
+// String renders the header for logs.
+func (h Header) String() string {
+	return fmt.Sprintf("v%d len=%d flags=%#02x cmd=%d app=%d hbh=%#08x e2e=%#08x",
+		h.Version, h.Length, h.Flags, h.Code, h.AppID, h.HopByHop, h.EndToEnd)
+}
+
+// ParseHeader decodes the first 20 bytes of b. It checks the version and the length rules
+// (20 <= Length, Length % 4 == 0) but not that b holds the whole message; use FrameLen or
+// Message for that.
+func ParseHeader(b []byte) (Header, error) {
+	if len(b) < HeaderLen {
+		return Header{}, fmt.Errorf("%w: header needs %d bytes, have %d", ErrShortBuffer, HeaderLen, len(b))
+	}
+	h := Header{
+		Version:  b[0],
+		Length:   be24(b[1:4]),
+		Flags:    b[4],
+		Code:     be24(b[5:8]),
+		AppID:    binary.BigEndian.Uint32(b[8:12]),
+		HopByHop: binary.BigEndian.Uint32(b[12:16]),
+		EndToEnd: binary.BigEndian.Uint32(b[16:20]),
+	}
+	if err := checkVersionLength(h.Version, h.Length); err != nil {
+		return Header{}, err
+	}
+	return h, nil
+}
+
+// AppendHeader appends the 20-byte encoding of h. Length is written as given; BeginMessage and
+// EndMessage back-patch it for messages built in place.
+func AppendHeader(dst []byte, h Header) []byte {
+	v := h.Version
+	if v == 0 {
+		v = Version
+	}
+	return append(dst,
+		v, byte(h.Length>>16), byte(h.Length>>8), byte(h.Length),
+		h.Flags, byte(h.Code>>16), byte(h.Code>>8), byte(h.Code),
+		byte(h.AppID>>24), byte(h.AppID>>16), byte(h.AppID>>8), byte(h.AppID),
+		byte(h.HopByHop>>24), byte(h.HopByHop>>16), byte(h.HopByHop>>8), byte(h.HopByHop),
+		byte(h.EndToEnd>>24), byte(h.EndToEnd>>16), byte(h.EndToEnd>>8), byte(h.EndToEnd),
+	)
+}
+
+// BeginMessage appends a header with a zero length and returns the offset at which the message
+// starts; pass it to EndMessage once every AVP has been appended.
+func BeginMessage(dst []byte, h Header) ([]byte, int) {
+	mark := len(dst)
+	h.Length = 0
+	return AppendHeader(dst, h), mark
+}
+
+// EndMessage back-patches the Message Length of the message that starts at mark.
+func EndMessage(dst []byte, mark int) []byte {
+	putBE24(dst[mark+1:mark+4], uint32(len(dst)-mark))
+	return dst
+}
+
+// Message checks that b starts with a complete, well-formed header and returns the message
+// (b cut to Message Length) and its header.
+func Message(b []byte) ([]byte, Header, error) {
+	h, err := ParseHeader(b)
+	if err != nil {
+		return nil, Header{}, err
+	}
+	if int(h.Length) > len(b) {
+		return nil, Header{}, fmt.Errorf("%w: Message Length %d, have %d bytes", ErrTruncated, h.Length, len(b))
+	}
+	return b[:h.Length], h, nil
+}
+
+// SetHopByHop overwrites the Hop-by-Hop Identifier of an encoded message in place.
+func SetHopByHop(msg []byte, id uint32) { binary.BigEndian.PutUint32(msg[12:16], id) }
+
+// SetEndToEnd overwrites the End-to-End Identifier of an encoded message in place.
+func SetEndToEnd(msg []byte, id uint32) { binary.BigEndian.PutUint32(msg[16:20], id) }
+
+// SetFlags overwrites the command flags of an encoded message in place.
+func SetFlags(msg []byte, flags uint8) { msg[4] = flags }
+
+func checkVersionLength(version uint8, length uint32) error {
+	if version != Version {
+		return fmt.Errorf("%w: version %d", ErrVersion, version)
+	}
+	if length < HeaderLen || length%4 != 0 {
+		return fmt.Errorf("%w: Message Length %d", ErrMessageLength, length)
+	}
+	return nil
+}
+
+func be24(b []byte) uint32 { return uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2]) }
+
+func putBE24(b []byte, v uint32) { b[0], b[1], b[2] = byte(v>>16), byte(v>>8), byte(v) }

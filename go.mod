@@ -1,0 +1,3 @@
+module github.com/hsdfat8/diam-gw
+
+go 1.26

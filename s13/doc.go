@@ -1,0 +1,10 @@
+// Package s13 is the 3GPP S13/S13' application (TS 29.272 §6, §7.2.19-7.2.20, §7.3): the
+// ME-Identity-Check request and answer (ECR/ECA, command 324, application 16777252, vendor
+// 10415) on both sides, the IMEI and IMEISV helpers, and Session-Id generation.
+//
+// The client side encodes an ECR straight into a caller's buffer (AppendECR) and decodes an ECA
+// into a small Answer whose byte fields alias the message (ParseECA); neither allocates. The EIR
+// side (ParseECR, AppendECA, EIR) serves the responder in package server.
+//
+// Functions are safe for concurrent use on distinct buffers unless their doc says otherwise.
+package s13

@@ -1,0 +1,257 @@
+package s13
+
+import (
+	"fmt"
+
+	"github.com/hsdfat8/diam-gw/framing"
+)
+
+// ExperimentalResult is the Experimental-Result grouped AVP: {Vendor-Id}{Experimental-Result-Code}.
+type ExperimentalResult struct {
+	VendorID uint32
+	Code     ExperimentalResultCode
+}
+
+// Answer is a decoded ME-Identity-Check-Answer, or an E-bit answer-message that a DRA sent in its
+// place. Result-Code and Experimental-Result are kept apart: the same number means different
+// things in each. Byte fields alias the parsed message; Clone copies them.
+type Answer struct {
+	HopByHop uint32
+	EndToEnd uint32
+	Flags    uint8 // header flags: E marks a protocol error (answer-message grammar)
+
+	ResultCode            framing.ResultCode // 0 when absent
+	ExperimentalResult    ExperimentalResult // zero when absent
+	HasExperimentalResult bool
+	EquipmentStatus       EquipmentStatus // meaningful when HasEquipmentStatus
+	HasEquipmentStatus    bool
+
+	SessionID          []byte
+	OriginHost         []byte
+	OriginRealm        []byte
+	ErrorMessage       []byte
+	ErrorReportingHost []byte
+	FailedAVP          []byte // the Failed-AVP's data (the offending AVPs), nil when absent
+}
+
+// IsError reports the E bit.
+func (a *Answer) IsError() bool { return a.Flags&framing.FlagError != 0 }
+
+// Succeeded reports Result-Code 2001 (DIAMETER_SUCCESS).
+func (a *Answer) Succeeded() bool { return a.ResultCode == framing.Success }
+
+// Clone returns a copy whose byte fields share one new backing array instead of the message.
+func (a *Answer) Clone() Answer {
+	c := *a
+	n := len(a.SessionID) + len(a.OriginHost) + len(a.OriginRealm) + len(a.ErrorMessage) +
+		len(a.ErrorReportingHost) + len(a.FailedAVP)
+	if n == 0 {
+		return c
+	}
+	buf := make([]byte, 0, n)
+	own := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		buf = append(buf, b...)
+		return buf[len(buf)-len(b) : len(buf) : len(buf)]
+	}
+	c.SessionID = own(a.SessionID)
+	c.OriginHost = own(a.OriginHost)
+	c.OriginRealm = own(a.OriginRealm)
+	c.ErrorMessage = own(a.ErrorMessage)
+	c.ErrorReportingHost = own(a.ErrorReportingHost)
+	c.FailedAVP = own(a.FailedAVP)
+	return c
+}
+
+// String summarises the outcome for logs: "DIAMETER_SUCCESS WHITELISTED",
+// "DIAMETER_ERROR_EQUIPMENT_UNKNOWN", "DIAMETER_TOO_BUSY (E)".
+func (a *Answer) String() string {
+	var s string
+	switch {
+	case a.HasExperimentalResult:
+		s = a.ExperimentalResult.Code.String()
+	default:
+		s = a.ResultCode.String()
+	}
+	if a.HasEquipmentStatus {
+		s += " " + a.EquipmentStatus.String()
+	}
+	if a.IsError() {
+		s += " (E)"
+	}
+	return s
+}
+
+// single-occurrence AVPs of an ECA, by bit
+const (
+	ecaSessionID = 1 << iota
+	ecaResultCode
+	ecaExperimental
+	ecaEquipmentStatus
+	ecaOriginHost
+	ecaOriginRealm
+	ecaAuthSessionState
+	ecaErrorMessage
+	ecaErrorReportingHost
+	ecaFailedAVP
+	ecaVendorSpecificApp
+	ecaOriginStateID
+	ecaDRMP
+)
+
+// ParseECA decodes an ME-Identity-Check-Answer (TS 29.272 §7.2.20), or the E-bit answer-message
+// (RFC 6733 §7.2) a DRA returns instead. It requires Origin-Host, Origin-Realm and exactly one of
+// Result-Code / Experimental-Result (an E-bit answer: Result-Code). AVPs allowed once that occur
+// twice are framing.ErrDuplicateAVP; an unknown AVP with the M bit is ErrUnsupportedAVP; unknown
+// AVPs without it are skipped. It allocates nothing: the Answer aliases msg.
+func ParseECA(msg []byte) (Answer, error) {
+	var a Answer
+	msg, h, err := framing.Message(msg)
+	if err != nil {
+		return a, err
+	}
+	if h.Code != CommandCode || h.IsRequest() || (h.AppID != AppID && !h.IsError()) {
+		return a, fmt.Errorf("%w: %s, application %d", ErrNotECA, framing.CommandName(h.Code, h.IsRequest()), h.AppID)
+	}
+	a.HopByHop, a.EndToEnd, a.Flags = h.HopByHop, h.EndToEnd, h.Flags
+	var seen uint32
+	it := framing.AVPs(msg)
+	for av, ok := it.Next(); ok; av, ok = it.Next() {
+		var bit uint32
+		var err error
+		switch {
+		case av.Vendor == VendorID && av.Code == AVPEquipmentStatus:
+			bit = ecaEquipmentStatus
+			var v int32
+			v, err = av.Int32()
+			a.EquipmentStatus, a.HasEquipmentStatus = EquipmentStatus(v), err == nil
+		case av.Vendor != 0:
+			if av.Mandatory() {
+				err = &framing.AVPError{Code: av.Code, Vendor: av.Vendor, Offset: av.Offset, Err: ErrUnsupportedAVP}
+			}
+		default:
+			bit, err = a.base(av)
+		}
+		if err != nil {
+			return a, err
+		}
+		if bit != 0 {
+			if seen&bit != 0 {
+				return a, &framing.AVPError{Code: av.Code, Vendor: av.Vendor, Offset: av.Offset, Err: framing.ErrDuplicateAVP}
+			}
+			seen |= bit
+		}
+	}
+	if err := it.Err(); err != nil {
+		return a, err
+	}
+	switch {
+	case seen&ecaOriginHost == 0:
+		return a, &framing.AVPError{Code: framing.AVPOriginHost, Offset: framing.HeaderLen, Err: framing.ErrMissingAVP}
+	case seen&ecaOriginRealm == 0:
+		return a, &framing.AVPError{Code: framing.AVPOriginRealm, Offset: framing.HeaderLen, Err: framing.ErrMissingAVP}
+	case seen&(ecaResultCode|ecaExperimental) == 0:
+		return a, ErrNoResult
+	case seen&ecaResultCode != 0 && seen&ecaExperimental != 0:
+		return a, ErrBothResults
+	case a.IsError() && seen&ecaResultCode == 0:
+		return a, fmt.Errorf("%w: E-bit answer without Result-Code", ErrNoResult)
+	}
+	return a, nil
+}
+
+// base decodes one base-protocol (vendor 0) AVP of an ECA and returns its occurrence bit, 0 for
+// AVPs that may repeat or are skipped.
+func (a *Answer) base(av framing.AVP) (uint32, error) {
+	var err error
+	switch av.Code {
+	case framing.AVPSessionID:
+		a.SessionID = av.Data
+		return ecaSessionID, nil
+	case framing.AVPResultCode:
+		var v uint32
+		v, err = av.Uint32()
+		a.ResultCode = framing.ResultCode(v)
+		return ecaResultCode, err
+	case framing.AVPExperimentalResult:
+		a.ExperimentalResult, err = parseExperimentalResult(av)
+		a.HasExperimentalResult = err == nil
+		return ecaExperimental, err
+	case framing.AVPOriginHost:
+		a.OriginHost = av.Data
+		return ecaOriginHost, nil
+	case framing.AVPOriginRealm:
+		a.OriginRealm = av.Data
+		return ecaOriginRealm, nil
+	case framing.AVPErrorMessage:
+		a.ErrorMessage = av.Data
+		return ecaErrorMessage, nil
+	case framing.AVPErrorReportingHost:
+		a.ErrorReportingHost = av.Data
+		return ecaErrorReportingHost, nil
+	case framing.AVPFailedAVP:
+		// Kept raw: a malformed Failed-AVP must not fail the answer (OTP codec_SUITE.failed_error).
+		a.FailedAVP = av.Data
+		return ecaFailedAVP, nil
+	case framing.AVPAuthSessionState:
+		_, err = av.Int32()
+		return ecaAuthSessionState, err
+	case framing.AVPVendorSpecificApplicationID:
+		return ecaVendorSpecificApp, nil
+	case framing.AVPOriginStateID:
+		_, err = av.Uint32()
+		return ecaOriginStateID, err
+	case framing.AVPDRMP:
+		return ecaDRMP, nil
+	case framing.AVPProxyInfo, framing.AVPRouteRecord, framing.AVPRedirectHost,
+		framing.AVPRedirectHostUsage, framing.AVPRedirectMaxCacheTime:
+		return 0, nil
+	}
+	if av.Mandatory() {
+		return 0, &framing.AVPError{Code: av.Code, Offset: av.Offset, Err: ErrUnsupportedAVP}
+	}
+	return 0, nil
+}
+
+func parseExperimentalResult(g framing.AVP) (ExperimentalResult, error) {
+	var r ExperimentalResult
+	var vendor, code bool
+	it := g.Grouped()
+	for m, ok := it.Next(); ok; m, ok = it.Next() {
+		if m.Vendor != 0 {
+			continue
+		}
+		var err error
+		switch m.Code {
+		case framing.AVPVendorID:
+			if vendor {
+				return r, &framing.AVPError{Code: m.Code, Offset: m.Offset, Err: framing.ErrDuplicateAVP}
+			}
+			vendor = true
+			r.VendorID, err = m.Uint32()
+		case framing.AVPExperimentalResultCode:
+			if code {
+				return r, &framing.AVPError{Code: m.Code, Offset: m.Offset, Err: framing.ErrDuplicateAVP}
+			}
+			code = true
+			var v uint32
+			v, err = m.Uint32()
+			r.Code = ExperimentalResultCode(v)
+		}
+		if err != nil {
+			return r, err
+		}
+	}
+	if err := it.Err(); err != nil {
+		return r, err
+	}
+	if !vendor {
+		return r, &framing.AVPError{Code: framing.AVPVendorID, Offset: g.Offset, Err: framing.ErrMissingAVP}
+	}
+	if !code {
+		return r, &framing.AVPError{Code: framing.AVPExperimentalResultCode, Offset: g.Offset, Err: framing.ErrMissingAVP}
+	}
+	return r, nil
+}

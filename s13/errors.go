@@ -1,0 +1,22 @@
+package s13
+
+import "errors"
+
+// Sentinel errors of this package; decoding errors about the wire format itself match the
+// framing sentinels (framing.ErrAVPLength, framing.ErrMissingAVP, ...) instead.
+var (
+	// ErrNotECA: the message is not an ME-Identity-Check-Answer (wrong command, R bit set, or
+	// another application).
+	ErrNotECA = errors.New("s13: not an ME-Identity-Check-Answer")
+	// ErrNotECR: the message is not an ME-Identity-Check-Request.
+	ErrNotECR = errors.New("s13: not an ME-Identity-Check-Request")
+	// ErrNoResult: an ECA with neither Result-Code nor Experimental-Result.
+	ErrNoResult = errors.New("s13: answer has no Result-Code or Experimental-Result")
+	// ErrBothResults: an ECA with both Result-Code and Experimental-Result (TS 29.272 allows one).
+	ErrBothResults = errors.New("s13: answer has both Result-Code and Experimental-Result")
+	// ErrUnsupportedAVP: an AVP with the M bit that this application does not know
+	// (RFC 6733 §4.1: DIAMETER_AVP_UNSUPPORTED).
+	ErrUnsupportedAVP = errors.New("s13: unsupported mandatory AVP")
+	// ErrInvalidRequest: a Request field that cannot be sent (bad IMEI, empty realm, ...).
+	ErrInvalidRequest = errors.New("s13: invalid request")
+)
