@@ -106,7 +106,7 @@ const (
 	ActCancelDial // abandon the dial in flight
 	ActDial       // start a dial (off the loop)
 	ActMarkUsable // route requests here
-	numActions = iota
+	numActions    = iota
 )
 
 var actionNames = [numActions]string{

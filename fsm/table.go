@@ -6,17 +6,17 @@ type Guard uint8
 
 // Guards.
 const (
-	Always          Guard = iota
-	IfPending             // RFC 3539 Pending = TRUE
-	IfNotPending          // Pending = FALSE
-	IfFirstOpen           // this machine never reached Open: RFC 3539 INITIAL -> OKAY
-	IfReconnected         // it did: RFC 3539 DOWN -> REOPEN
-	IfDWACounting         // REOPEN with NumDWA < 2
-	IfDWALast             // REOPEN with NumDWA == 2: this DWA is the third
-	IfPendingAlive        // REOPEN, Pending and NumDWA >= 0
-	IfPendingDead         // REOPEN, Pending and NumDWA < 0
-	IfStopping            // Stop was requested
-	IfNotStopping         // it was not
+	Always         Guard = iota
+	IfPending            // RFC 3539 Pending = TRUE
+	IfNotPending         // Pending = FALSE
+	IfFirstOpen          // this machine never reached Open: RFC 3539 INITIAL -> OKAY
+	IfReconnected        // it did: RFC 3539 DOWN -> REOPEN
+	IfDWACounting        // REOPEN with NumDWA < 2
+	IfDWALast            // REOPEN with NumDWA == 2: this DWA is the third
+	IfPendingAlive       // REOPEN, Pending and NumDWA >= 0
+	IfPendingDead        // REOPEN, Pending and NumDWA < 0
+	IfStopping           // Stop was requested
+	IfNotStopping        // it was not
 )
 
 // Effect is a change to the machine's own data, as bits, applied in bit order.

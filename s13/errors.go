@@ -17,6 +17,14 @@ var (
 	// ErrUnsupportedAVP: an AVP with the M bit that this application does not know
 	// (RFC 6733 §4.1: DIAMETER_AVP_UNSUPPORTED).
 	ErrUnsupportedAVP = errors.New("s13: unsupported mandatory AVP")
-	// ErrInvalidRequest: a Request field that cannot be sent (bad IMEI, empty realm, ...).
+	// ErrInvalidRequest: a Request field that cannot be sent (bad IMEI, empty realm, ...), or a
+	// malformed IMEI, IMEISV, IMSI or generator spec given to the helpers in imei.go and gen.go.
 	ErrInvalidRequest = errors.New("s13: invalid request")
+	// ErrInvalidAVPValue: a received request AVP is well framed but its value is not acceptable
+	// (an IMEI that is not 14 or 15 digits, Auth-Session-State 7, an empty Origin-Host, ...):
+	// answered with DIAMETER_INVALID_AVP_VALUE (5004).
+	ErrInvalidAVPValue = errors.New("s13: invalid AVP value")
+	// ErrInvalidHeaderBits: a request whose command flags are inconsistent (E bit set):
+	// answered with DIAMETER_INVALID_HDR_BITS (3008, E bit).
+	ErrInvalidHeaderBits = errors.New("s13: invalid header bits")
 )
