@@ -1,0 +1,124 @@
+// Package inbox hands items from any number of producer goroutines to the single goroutine that
+// owns the event loop. Both implementations are bounded and never block: a full queue refuses
+// the item at once, which the engine turns into ErrBusy.
+//
+// Ring and Chan are benchmarked against each other in bench/ (BenchmarkInbox*); the engine uses
+// whichever measured faster on the target machine (see engine/inbox.go for the figures).
+package inbox
+
+import (
+	"sync/atomic"
+
+	"golang.org/x/sys/cpu"
+)
+
+// Ring is a bounded lock-free multi-producer single-consumer queue after Dmitry Vyukov's bounded
+// MPMC queue: a power-of-two array of slots, each with a sequence number that says whose turn
+// the slot is. Producers claim a position with one CAS on the head; the single consumer needs no
+// CAS at all. TryPush is safe for concurrent use; Pop must only be called by the one consumer.
+type Ring[T any] struct {
+	_     cpu.CacheLinePad
+	head  atomic.Uint64 // next position to claim (producers)
+	_     cpu.CacheLinePad
+	tail  uint64 // next position to read (consumer only)
+	_     cpu.CacheLinePad
+	mask  uint64
+	slots []slot[T]
+}
+
+type slot[T any] struct {
+	seq  atomic.Uint64
+	item T
+}
+
+// NewRing returns a ring holding at least capacity items (rounded up to a power of two, at
+// least 2).
+func NewRing[T any](capacity int) *Ring[T] {
+	n := uint64(2)
+	for n < uint64(capacity) {
+		n <<= 1
+	}
+	r := &Ring[T]{mask: n - 1, slots: make([]slot[T], n)}
+	for i := range r.slots {
+		r.slots[i].seq.Store(uint64(i))
+	}
+	return r
+}
+
+// Cap returns the capacity.
+func (r *Ring[T]) Cap() int { return len(r.slots) }
+
+// TryPush appends v and reports true, or reports false at once when the ring is full. A lost race
+// with another producer retries with the new head; it never waits for the consumer. Safe for
+// concurrent use.
+func (r *Ring[T]) TryPush(v T) bool {
+	pos := r.head.Load()
+	for {
+		s := &r.slots[pos&r.mask]
+		seq := s.seq.Load()
+		switch dif := int64(seq) - int64(pos); {
+		case dif == 0:
+			if r.head.CompareAndSwap(pos, pos+1) {
+				s.item = v
+				s.seq.Store(pos + 1) // publish to the consumer
+				return true
+			}
+			pos = r.head.Load()
+		case dif < 0:
+			return false // the slot still holds an item from one lap ago: full
+		default:
+			pos = r.head.Load() // another producer took pos
+		}
+	}
+}
+
+// Pop removes the oldest item. ok is false when the ring is empty, or when the next item is
+// claimed but not yet published (its producer is between the CAS and the store): the consumer
+// never waits for it; the producer's wake-up brings the consumer back. Consumer only.
+func (r *Ring[T]) Pop() (v T, ok bool) {
+	s := &r.slots[r.tail&r.mask]
+	if s.seq.Load() != r.tail+1 {
+		return v, false
+	}
+	v = s.item
+	var zero T
+	s.item = zero // drop the reference for the GC
+	s.seq.Store(r.tail + r.mask + 1)
+	r.tail++
+	return v, true
+}
+
+// Len returns the number of claimed positions not yet popped. Consumer only.
+func (r *Ring[T]) Len() int { return int(r.head.Load() - r.tail) }
+
+// Chan is the same contract over a buffered channel: the baseline the Ring is measured against.
+type Chan[T any] struct{ c chan T }
+
+// NewChan returns a channel-backed queue of the given capacity.
+func NewChan[T any](capacity int) *Chan[T] { return &Chan[T]{c: make(chan T, capacity)} }
+
+// Cap returns the capacity.
+func (q *Chan[T]) Cap() int { return cap(q.c) }
+
+// TryPush appends v, or reports false at once when full. Safe for concurrent use.
+func (q *Chan[T]) TryPush(v T) bool {
+	select {
+	case q.c <- v:
+		return true
+	default:
+		return false
+	}
+}
+
+// Pop removes the oldest item, or reports false when empty.
+func (q *Chan[T]) Pop() (v T, ok bool) {
+	select {
+	case v = <-q.c:
+		return v, true
+	default:
+		return v, false
+	}
+}
+
+// Len returns the number of queued items.
+func (q *Chan[T]) Len() int { return len(q.c) }

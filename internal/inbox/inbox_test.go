@@ -1,0 +1,98 @@
+package inbox
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type queue interface {
+	TryPush(int) bool
+	Pop() (int, bool)
+	Cap() int
+	Len() int
+}
+
+func impls(capacity int) map[string]queue {
+	return map[string]queue{"ring": NewRing[int](capacity), "chan": NewChan[int](capacity)}
+}
+
+func TestFullAndEmpty(t *testing.T) {
+	for name, q := range impls(4) {
+		t.Run(name, func(t *testing.T) {
+			_, ok := q.Pop()
+			assert.False(t, ok, "empty")
+			for i := 0; i < q.Cap(); i++ {
+				require.True(t, q.TryPush(i))
+			}
+			assert.False(t, q.TryPush(99), "full refuses at once")
+			assert.Equal(t, q.Cap(), q.Len())
+			for i := 0; i < q.Cap(); i++ {
+				v, ok := q.Pop()
+				require.True(t, ok)
+				assert.Equal(t, i, v, "FIFO")
+			}
+			_, ok = q.Pop()
+			assert.False(t, ok)
+			assert.True(t, q.TryPush(5), "room again after popping")
+		})
+	}
+}
+
+func TestRingRoundsUpCapacity(t *testing.T) {
+	assert.Equal(t, 8, NewRing[int](5).Cap())
+	assert.Equal(t, 2, NewRing[int](0).Cap())
+}
+
+// Many producers, one consumer: every item arrives exactly once and each producer's items stay
+// in order.
+func TestConcurrentProducers(t *testing.T) {
+	const producers, per = 8, 20000
+	for name, q := range impls(256) {
+		t.Run(name, func(t *testing.T) {
+			var wg sync.WaitGroup
+			for p := 0; p < producers; p++ {
+				wg.Add(1)
+				go func(p int) {
+					defer wg.Done()
+					for i := 0; i < per; {
+						if q.TryPush(p*per + i) {
+							i++
+						}
+					}
+				}(p)
+			}
+			done := make(chan struct{})
+			go func() { wg.Wait(); close(done) }()
+			last := make([]int, producers)
+			for i := range last {
+				last[i] = -1
+			}
+			got := 0
+			for got < producers*per {
+				v, ok := q.Pop()
+				if !ok {
+					continue
+				}
+				p, i := v/per, v%per
+				require.Equal(t, last[p]+1, i, "producer %d out of order", p)
+				last[p] = i
+				got++
+			}
+			<-done
+			_, ok := q.Pop()
+			assert.False(t, ok)
+		})
+	}
+}
+
+func TestRingPushPopDoNotAllocate(t *testing.T) {
+	r := NewRing[*int](64)
+	x := 1
+	assert.Zero(t, testing.AllocsPerRun(1000, func() {
+		r.TryPush(&x)
+		r.Pop()
+	}))
+}
