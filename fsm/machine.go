@@ -11,6 +11,7 @@ type Config struct {
 	Tw             time.Duration // RFC 3539 TwInit; default 30 s
 	TwJitter       time.Duration // ± around Tw each time it is armed; default 2 s (RFC 3539 §3.4.1)
 	TwFloor        time.Duration // an armed Tw is never shorter; default 6 s (RFC 3539: TwInit >= 6 s)
+	DWATimeout     time.Duration // wait for the DWA after a DWR; default 0: a whole Tw, as RFC 3539
 	ConnectTimeout time.Duration // Wait-Conn-Ack; default 10 s
 	CEATimeout     time.Duration // Wait-I-CEA; default 5 s
 	DPATimeout     time.Duration // our DPR's answer; default 2 s
@@ -250,6 +251,11 @@ func (m *Machine) timer(t Timer, out *Output) {
 		d = m.cfg.CEATimeout
 	case TimerWatchdog:
 		d = m.watchdog()
+	case TimerDWA:
+		d = m.cfg.DWATimeout
+		if d <= 0 {
+			d = m.watchdog()
+		}
 	case TimerDPA:
 		d = m.cfg.DPATimeout
 	case TimerGrace:

@@ -60,6 +60,17 @@ func TestWatchdogSilentPeer(t *testing.T) {
 	assert.Equal(t, DefaultBackoffInitial, out.After)
 }
 
+func TestDWATimeoutShortensTheDWAWait(t *testing.T) {
+	cfg := noJitter()
+	cfg.DWATimeout = 10 * time.Second
+	m := New(cfg, 1)
+	open(t, m)
+	out := step(t, m, Event{Kind: EvTimeout}, DWRSent)
+	assert.Equal(t, 10*time.Second, out.After)
+	out = step(t, m, Event{Kind: EvTimeout}, Suspect)
+	assert.Equal(t, 30*time.Second, out.After, "SUSPECT still lasts a Tw")
+}
+
 func TestTrafficDefersTheWatchdog(t *testing.T) {
 	m := New(noJitter(), 1)
 	open(t, m)

@@ -46,6 +46,7 @@ const (
 	TimerConnect               // Config.ConnectTimeout
 	TimerCEA                   // Config.CEATimeout
 	TimerWatchdog              // Tw: Config.Tw with jitter (RFC 3539 SetWatchdog)
+	TimerDWA                   // after sending a DWR: Config.DWATimeout, or Tw when it is zero
 	TimerDPA                   // Config.DPATimeout: our DPR's answer
 	TimerGrace                 // Config.DPRGrace: after our DPA, the peer should close
 	TimerBackoff               // reconnect backoff (long after DPR BUSY/DO_NOT_WANT_TO_TALK_TO_YOU)
@@ -89,7 +90,7 @@ var table = []Row{
 	// Capabilities exchange.
 	{CERSent, EvCEAOK, IfFirstOpen, Open, ActMarkUsable, SetEverOpen | ResetAttempts | ClearPending, TimerWatchdog,
 		"6733 Wait-I-CEA  I-Rcv-CEA  Process-CEA  I-Open; 3539 INITIAL  Connection up  SetWatchdog()  OKAY"},
-	{CERSent, EvCEAOK, IfReconnected, Reopen, ActSendDWR, SetPending | ResetDWA, TimerWatchdog,
+	{CERSent, EvCEAOK, IfReconnected, Reopen, ActSendDWR, SetPending | ResetDWA, TimerDWA,
 		"3539 DOWN  Connection up  NumDWA=0, SendWatchdog(), SetWatchdog(), Pending=TRUE  REOPEN"},
 	{CERSent, EvCEAFailed, Always, Failed, ActMarkUnusable | ActClose, 0, TimerCancel,
 		"6733 Wait-I-CEA  I-Rcv-CEA (failure)  Error  Closed; RFC 6733 §5.3: no hot loop, back off"},
@@ -111,7 +112,7 @@ var table = []Row{
 		"6733 Wait-I-CEA, Stop: no DPR before the CEA, just close"},
 
 	// REOPEN: three DWAs in a row before the connection carries traffic again.
-	{Reopen, EvDWA, IfDWACounting, Reopen, ActSendDWR, IncDWA, TimerWatchdog,
+	{Reopen, EvDWA, IfDWACounting, Reopen, ActSendDWR, IncDWA, TimerDWA,
 		"3539 REOPEN  Receive DWA & NumDWA<2  Pending=FALSE, NumDWA++  REOPEN; non-standard: the " +
 			"next DWR goes out at once (freeDiameter p_dw.c), so REOPEN takes three round trips, not 3·Tw"},
 	{Reopen, EvDWA, IfDWALast, Open, ActMarkUsable, ClearPending | IncDWA | ResetAttempts, TimerWatchdog,
@@ -122,7 +123,7 @@ var table = []Row{
 		"3539 REOPEN  Receive non-DWA  Throwaway()  REOPEN; a DWR is still answered (OTP diameter_watchdog)"},
 	{Reopen, EvDPA, Always, Reopen, 0, 0, TimerKeep,
 		"3539 REOPEN  Receive non-DWA  Throwaway()  REOPEN"},
-	{Reopen, EvTimeout, IfNotPending, Reopen, ActSendDWR, SetPending, TimerWatchdog,
+	{Reopen, EvTimeout, IfNotPending, Reopen, ActSendDWR, SetPending, TimerDWA,
 		"3539 REOPEN  Timer expires & !Pending  SendWatchdog(), SetWatchdog(), Pending=TRUE  REOPEN"},
 	{Reopen, EvTimeout, IfPendingAlive, Reopen, 0, KillDWA, TimerWatchdog,
 		"3539 REOPEN  Timer expires & Pending & NumDWA>=0  NumDWA=-1, SetWatchdog()  REOPEN"},
@@ -146,8 +147,9 @@ var table = []Row{
 		"6733 I-Open  I-Rcv-DWA  Process-DWA  I-Open; 3539 OKAY  Receive DWA  Pending=FALSE, SetWatchdog()  OKAY"},
 	{Open, EvDPA, Always, Open, ActProcess, 0, TimerWatchdog,
 		"an unsolicited DPA is an answer with an unknown Hop-by-Hop: discarded and counted (RFC 6733 §6.2.1)"},
-	{Open, EvTimeout, Always, DWRSent, ActSendDWR, SetPending, TimerWatchdog,
-		"3539 OKAY  Timer expires & !Pending  SendWatchdog(), SetWatchdog(), Pending=TRUE  OKAY"},
+	{Open, EvTimeout, Always, DWRSent, ActSendDWR, SetPending, TimerDWA,
+		"3539 OKAY  Timer expires & !Pending  SendWatchdog(), SetWatchdog(), Pending=TRUE  OKAY; " +
+			"non-standard when Config.DWATimeout is set: the DWA wait is that, not a whole Tw"},
 	{Open, EvDPR, Always, Closing, ActMarkUnusable | ActSendDPA, RecordCause, TimerGrace,
 		"6733 I-Open  I-Rcv-DPR  I-Snd-DPA  Closing"},
 	{Open, EvTransportLost, Always, Reconnecting, ActMarkUnusable | ActFailover, CountAttempt, TimerBackoff,

@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Sentinel errors. A request's error matches exactly one of them with errors.Is; most arrive
+// wrapped in an *Error that names the DRA and connection involved.
+var (
+	// ErrBusy: the inbox or every usable connection's in-flight window is full. Returned at
+	// once; nothing was sent.
+	ErrBusy = errors.New("engine: busy")
+	// ErrNoConnection: no connection is usable (none open yet, or all down). Nothing was sent.
+	ErrNoConnection = errors.New("engine: no usable connection")
+	// ErrTimeout: no answer within the request's deadline (RequestTimeout or the context's).
+	ErrTimeout = errors.New("engine: answer timeout")
+	// ErrConnectionLost: the connection carrying the request failed and no other connection
+	// could take it over within the failover budget.
+	ErrConnectionLost = errors.New("engine: connection lost")
+	// ErrClosed: the engine is closing or closed.
+	ErrClosed = errors.New("engine: closed")
+	// ErrMalformedAnswer: the answer arrived but could not be decoded as an ECA; the cause is
+	// wrapped too (a framing or s13 sentinel).
+	ErrMalformedAnswer = errors.New("engine: malformed answer")
+	// ErrInvalidRequest: the request cannot be sent (bad IMEI, no Destination-Realm, ...).
+	ErrInvalidRequest = errors.New("engine: invalid request")
+	// ErrInvalidConfig: a configuration field is wrong; the message names it.
+	ErrInvalidConfig = errors.New("engine: invalid configuration")
+	// ErrNotStarted: Check or Go before Start.
+	ErrNotStarted = errors.New("engine: not started")
+	// ErrCEARejected: the peer's CEA refused us (non-2001, E bit, no common application, or an
+	// unexpected Origin-Host). Reported as a connection's last error, not to requests.
+	ErrCEARejected = errors.New("engine: capabilities exchange rejected")
+	// ErrProtocol: the peer broke the framing rules; the connection was reset.
+	ErrProtocol = errors.New("engine: protocol violation")
+)
+
+// Error is a request failure with its context. It wraps one of the sentinels (and, for
+// ErrMalformedAnswer, the decoding error as well).
+type Error struct {
+	Err   error  // the sentinel
+	DRA   string // the DRA's name, empty when no DRA was involved
+	Conn  int    // 1-based connection index within the DRA, 0 when none
+	Cause error  // an underlying error, if any
+}
+
+func (e *Error) Error() string {
+	s := e.Err.Error()
+	if e.DRA != "" {
+		s += " (dra " + e.DRA
+		if e.Conn > 0 {
+			s += " conn " + strconv.Itoa(e.Conn)
+		}
+		s += ")"
+	}
+	if e.Cause != nil {
+		s += ": " + e.Cause.Error()
+	}
+	return s
+}
+
+// Unwrap returns the sentinel and the cause, so errors.Is matches either.
+func (e *Error) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{e.Err, e.Cause}
+	}
+	return []error{e.Err}
+}

@@ -1,0 +1,118 @@
+package engine
+
+import (
+	"testing"
+	"time"
+
+	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/testpeer"
+	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+
+// A request whose connection dies is resent on another DRA with the T flag, the same
+// End-to-End id, Session-Id and Origin-Host, and a new Hop-by-Hop id (RFC 6733 §5.5.4).
+func TestFailoverToOtherDRA(t *testing.T) {
+	got := make(chan *s13.ECR, 4)
+	keep := func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+		c := *req
+		c.SessionID = append([]byte(nil), req.SessionID...)
+		c.OriginHost = append([]byte(nil), req.OriginHost...)
+		got <- &c
+		return testpeer.Reply{}
+	}
+	a := startPeer(t, testpeer.Config{OriginHost: "dra-a.test.local", Handler: func(c *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+		keep(c, req)
+		return testpeer.Reply{Drop: true}
+	}})
+	b := startPeer(t, testpeer.Config{OriginHost: "dra-b.test.local", Handler: keep})
+	cfg := testConfig()
+	cfg.DRAs = []DRA{{Name: "a", Address: a.Addr(), Priority: 0}, {Name: "b", Address: b.Addr(), Priority: 1}}
+	w := watchStates(&cfg)
+	e := startEngine(t, cfg)
+	w.awaitOpen(t, ctxT(t, 3*time.Second), 2)
+
+	res := make(chan error, 1)
+	var ans s13.Answer
+	go func() {
+		var err error
+		ans, err = e.Check(ctxT(t, 3*time.Second), testReq)
+		res <- err
+	}()
+	first := <-got // on the preferred DRA, which will never answer
+	assert.False(t, first.Header.IsRetransmit())
+	a.Conns()[0].Reset()
+	second := <-got
+	require.NoError(t, <-res)
+	assert.Equal(t, "dra-b.test.local", string(ans.OriginHost))
+	assert.True(t, second.Header.IsRetransmit(), "T flag on the resend")
+	assert.Equal(t, first.Header.EndToEnd, second.Header.EndToEnd)
+	assert.NotEqual(t, first.Header.HopByHop, second.Header.HopByHop)
+	assert.Equal(t, string(first.SessionID), string(second.SessionID))
+	assert.Equal(t, string(first.OriginHost), string(second.OriginHost))
+	st := e.Stats()
+	assert.EqualValues(t, 1, st.DRAs[0].Failovers)
+	assert.EqualValues(t, 1, st.DRAs[1].Retransmits)
+}
+
+// Requests go to the most preferred priority that has a usable connection, and move to the next
+// one only while it has none.
+func TestPriorityRouting(t *testing.T) {
+	a := startPeer(t, testpeer.Config{OriginHost: "dra-a.test.local"})
+	b := startPeer(t, testpeer.Config{OriginHost: "dra-b.test.local"})
+	cfg := testConfig()
+	cfg.DRAs = []DRA{{Name: "b", Address: b.Addr(), Priority: 5}, {Name: "a", Address: a.Addr(), Priority: 1}}
+	w := watchStates(&cfg)
+	e := startEngine(t, cfg)
+	ctx := ctxT(t, 5*time.Second)
+	w.awaitOpen(t, ctx, 2)
+	for i := 0; i < 5; i++ {
+		ans, err := e.Check(ctx, testReq)
+		require.NoError(t, err)
+		assert.Equal(t, "dra-a.test.local", string(ans.OriginHost))
+	}
+	a.Stop()
+	for {
+		sc := <-w.ch
+		if sc.DRA == "a" && sc.To == fsm.Reconnecting {
+			break
+		}
+	}
+	ans, err := e.Check(ctx, testReq)
+	require.NoError(t, err)
+	assert.Equal(t, "dra-b.test.local", string(ans.OriginHost))
+	require.NoError(t, a.Restart())
+	for {
+		sc := <-w.ch
+		if sc.DRA == "a" && sc.To == fsm.Open {
+			break
+		}
+	}
+	ans, err = e.Check(ctx, testReq)
+	require.NoError(t, err)
+	assert.Equal(t, "dra-a.test.local", string(ans.OriginHost), "back to the preferred DRA")
+}
+
+// SUSPECT fails pending requests over at once, without waiting for the connection to close.
+func TestSuspectFailsOver(t *testing.T) {
+	a := startPeer(t, testpeer.Config{OriginHost: "dra-a.test.local", Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+		return testpeer.Reply{Drop: true}
+	}})
+	b := startPeer(t, testpeer.Config{OriginHost: "dra-b.test.local"})
+	cfg := testConfig()
+	cfg.DRAs = []DRA{{Name: "a", Address: a.Addr()}, {Name: "b", Address: b.Addr(), Priority: 1}}
+	cfg.RequestTimeout = 5 * time.Second
+	fast(&cfg, 200*time.Millisecond, 100*time.Millisecond)
+	w := watchStates(&cfg)
+	e := startEngine(t, cfg)
+	ctx := ctxT(t, 5*time.Second)
+	w.awaitOpen(t, ctx, 2)
+	a.SetSilent(true)
+	start := time.Now()
+	ans, err := e.Check(ctx, testReq)
+	require.NoError(t, err)
+	assert.Equal(t, "dra-b.test.local", string(ans.OriginHost))
+	assert.Less(t, time.Since(start), time.Second, "failover at SUSPECT (~Tw+DWRTimeout), long before the request timeout")
+}

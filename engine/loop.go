@@ -1,0 +1,303 @@
+package engine
+
+import (
+	"syscall"
+
+	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/panjf2000/gnet/v2"
+)
+
+// handler is the gnet event handler: every method runs on the event loop.
+type handler struct {
+	gnet.BuiltinEventEngine
+	e *Engine
+}
+
+var _ gnet.EventHandler = (*handler)(nil)
+
+// ctrlCtx marks the loop's wake-up socket.
+type ctrlCtx struct{}
+
+func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	e := h.e
+	switch cc := c.Context().(type) {
+	case ctrlCtx:
+		e.ctrl = c
+	case *connCtx:
+		if !cc.p.opened(c, cc.attempt) {
+			return nil, gnet.Close
+		}
+		e.service()
+	}
+	return nil, gnet.None
+}
+
+func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
+	e := h.e
+	switch cc := c.Context().(type) {
+	case ctrlCtx:
+		_, _ = c.Discard(-1)
+		// Clear the flag before draining: a push that lands after the drain sees it clear and
+		// wakes the loop again, so no request is stranded.
+		e.wakePending.Store(false)
+	case *connCtx:
+		if cc.p.conn == c {
+			cc.p.traffic(c, e.now())
+		} else {
+			_, _ = c.Discard(-1)
+		}
+	}
+	e.service()
+	return gnet.None
+}
+
+func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
+	e := h.e
+	if cc, ok := c.Context().(*connCtx); ok && cc.p.conn == c {
+		cc.p.closed(err)
+		e.service()
+	}
+	return gnet.None
+}
+
+// service is the loop's work after every event: timers, posted tasks, the inbox, failed-over
+// requests, and one write per touched connection. It is not re-entered: a gnet write that fails
+// runs OnClose inside it, and that OnClose only queues work for the rounds below.
+func (e *Engine) service() {
+	if e.servicing {
+		return
+	}
+	e.servicing = true
+	now := e.now()
+	e.wheel.Advance(now)
+	e.runPosted()
+	for round := 0; ; round++ {
+		drained := e.drain(now)
+		e.resend(now)
+		e.flush()
+		if len(e.retries) == 0 && drained < drainBatch {
+			break
+		}
+		if round == 3 {
+			e.wake() // give sockets a turn; come back for the rest
+			break
+		}
+	}
+	e.servicing = false
+}
+
+// drainBatch bounds the requests taken from the inbox per round, so reads are not starved.
+const drainBatch = 4096
+
+// drain moves up to drainBatch requests from the inbox onto connections.
+func (e *Engine) drain(now int64) int {
+	n := 0
+	for n < drainBatch {
+		r, ok := e.inbox.Pop()
+		if !ok {
+			break
+		}
+		n++
+		if e.stopping {
+			e.complete(r, nil, e.reqErr(ErrClosed, nil, nil))
+			continue
+		}
+		e.send(r, now, nil)
+	}
+	return n
+}
+
+// send routes r to a connection, encodes it into that connection's batch and arms its timeout.
+func (e *Engine) send(r *request, now int64, from *peer) {
+	if now >= r.deadline {
+		e.complete(r, nil, e.reqErr(ErrTimeout, from, nil))
+		return
+	}
+	p, err := e.route(from)
+	if err != nil {
+		if from != nil { // it was sent once: say what happened to it, and why it stays lost
+			e.complete(r, nil, e.reqErr(ErrConnectionLost, from, err))
+		} else {
+			e.complete(r, nil, e.reqErr(err, nil, nil))
+		}
+		return
+	}
+	if r.origin == nil {
+		r.origin = p
+	}
+	r.peer, r.hbh = p, p.slots.alloc(r)
+	r.sentAt = now
+	r.sends++
+	env := s13.Envelope{
+		HopByHop:    r.hbh,
+		EndToEnd:    r.e2e,
+		Retransmit:  r.retransmit,
+		OriginHost:  r.origin.id.OriginHost,
+		OriginRealm: r.origin.id.OriginRealm,
+		SessionHi:   r.sessHi,
+		SessionLo:   r.sessLo,
+	}
+	p.write(s13.AppendECR(p.buf(), &env, &r.req))
+	p.stats.requests.Add(1)
+	p.stats.inFlight.Add(1)
+	if r.retransmit {
+		p.stats.retransmits.Add(1)
+	}
+	e.wheel.Add(&r.timer, r.deadline, r)
+}
+
+// failover takes every pending request off p. Each one is resent on another connection with the
+// T flag, the same End-to-End id and Session-Id and a new Hop-by-Hop id (RFC 6733 §5.5.4), unless
+// its resend budget is spent or the engine is stopping.
+func (e *Engine) failover(p *peer) {
+	p.slots.drain(func(r *request) {
+		r.peer = nil
+		p.stats.inFlight.Add(-1)
+		e.wheel.Stop(&r.timer)
+		switch {
+		case e.stopping:
+			e.complete(r, nil, e.reqErr(ErrClosed, p, nil))
+		case r.sends > e.cfg.FailoverLimit:
+			e.complete(r, nil, e.reqErr(ErrConnectionLost, p, nil))
+		default:
+			p.stats.failovers.Add(1)
+			r.retransmit = true
+			r.lost = p
+			e.retries = append(e.retries, r)
+		}
+	})
+}
+
+// resend routes the failed-over requests.
+func (e *Engine) resend(now int64) {
+	for len(e.retries) > 0 {
+		batch := e.retries
+		e.retries = e.spare[:0]
+		for i, r := range batch {
+			batch[i] = nil
+			from := r.lost
+			r.lost = nil
+			e.send(r, now, from)
+		}
+		e.spare = batch[:0]
+	}
+}
+
+// flush writes each touched connection's batch with one write. A write error closes the
+// connection inside Write (gnet runs OnClose there); its requests then fail over in the next
+// round of service.
+func (e *Engine) flush() {
+	for i := 0; i < len(e.touched); i++ {
+		p := e.touched[i]
+		e.touched[i] = nil
+		p.touched = false
+		b := p.out.B
+		if len(b) == 0 {
+			continue
+		}
+		p.out.B = b[:0]
+		if c := p.conn; c != nil && !p.closing {
+			p.stats.bytesOut.Add(uint64(len(b)))
+			_, _ = c.Write(b)
+		}
+		if cap(p.out.B) > maxIdleBatch {
+			p.out.B = nil // a burst grew it: let the GC have it back
+		}
+	}
+	e.touched = e.touched[:0]
+}
+
+// maxIdleBatch is the largest batch buffer kept between drains.
+const maxIdleBatch = 1 << 20
+
+// wake makes the loop run service soon. Safe for concurrent use: only the caller that flips the
+// flag writes the wake-up byte, so a burst of submissions costs one write(2).
+func (e *Engine) wake() {
+	if !e.wakePending.Load() && e.wakePending.CompareAndSwap(false, true) {
+		_, _ = syscall.Write(e.wakeFD, wakeByte)
+	}
+}
+
+var wakeByte = []byte{1}
+
+// post runs f on the loop. Safe for concurrent use; for rare control work (dial results,
+// shutdown), not per request.
+func (e *Engine) post(f func()) {
+	e.postMu.Lock()
+	e.posted = append(e.posted, f)
+	e.postMu.Unlock()
+	e.wake()
+}
+
+func (e *Engine) runPosted() {
+	e.postMu.Lock()
+	fs := e.posted
+	e.posted = nil
+	e.postMu.Unlock()
+	for _, f := range fs {
+		f()
+	}
+}
+
+// setUsable adds p to or removes it from its priority group's routing list.
+func (e *Engine) setUsable(p *peer, on bool) {
+	g := p.dra.group
+	switch {
+	case on && p.usableAt < 0:
+		p.usableAt = len(g.usable)
+		g.usable = append(g.usable, p)
+		if e.usable.Add(1) == 1 {
+			e.setReady(true)
+		}
+	case !on && p.usableAt >= 0:
+		last := g.usable[len(g.usable)-1]
+		g.usable[p.usableAt] = last
+		last.usableAt = p.usableAt
+		g.usable = g.usable[:len(g.usable)-1]
+		p.usableAt = -1
+		if e.usable.Add(-1) == 0 {
+			e.setReady(false)
+		}
+	}
+}
+
+// route picks a connection: round-robin over the usable connections of the most preferred
+// priority group that has any, skipping full windows, congested sockets and except. A group with
+// usable connections that are all full means ErrBusy; no group with usable connections means
+// ErrNoConnection.
+func (e *Engine) route(except *peer) (*peer, error) {
+	for _, g := range e.groups {
+		n := len(g.usable)
+		if n == 0 || (n == 1 && g.usable[0] == except) {
+			continue
+		}
+		for i := 0; i < n; i++ {
+			k := g.rr + i
+			if k >= n {
+				k -= n
+			}
+			p := g.usable[k]
+			if p == except || p.slots.full() || (p.conn != nil && p.conn.OutboundBuffered() > e.cfg.MaxOutboundBytes) {
+				continue
+			}
+			g.rr = k + 1
+			if g.rr >= n {
+				g.rr = 0
+			}
+			return p, nil
+		}
+		return nil, ErrBusy
+	}
+	return nil, ErrNoConnection
+}
+
+// peerStopped notes that one more connection reached Disconnected during shutdown.
+func (e *Engine) peerStopped() {
+	for _, p := range e.peers {
+		if p.m.State() != fsm.Disconnected {
+			return
+		}
+	}
+	e.signalStopped()
+}

@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// Option changes a Config; New applies options after the Config it is given.
+type Option func(*Config)
+
+// WithOrigin sets our Origin-Host and Origin-Realm.
+func WithOrigin(host, realm string) Option {
+	return func(c *Config) { c.OriginHost, c.OriginRealm = host, realm }
+}
+
+// WithDestination sets the Destination-Realm and Destination-Host used when a request has none.
+func WithDestination(realm, host string) Option {
+	return func(c *Config) { c.DestinationRealm, c.DestinationHost = realm, host }
+}
+
+// WithDRA adds a DRA.
+func WithDRA(d DRA) Option {
+	return func(c *Config) { c.DRAs = append(c.DRAs, d) }
+}
+
+// WithConnectionCount sets the default number of connections per DRA.
+func WithConnectionCount(n int) Option {
+	return func(c *Config) { c.ConnectionCount = n }
+}
+
+// WithRequestTimeout sets the default answer deadline.
+func WithRequestTimeout(d time.Duration) Option {
+	return func(c *Config) { c.RequestTimeout = d }
+}
+
+// WithMaxInFlight sets the outstanding-request window of each connection.
+func WithMaxInFlight(n int) Option {
+	return func(c *Config) { c.MaxInFlight = n }
+}
+
+// WithInboxSize sets the inbox capacity (Config.SendBufferSize).
+func WithInboxSize(n int) Option {
+	return func(c *Config) { c.SendBufferSize = n }
+}
+
+// WithWatchdog sets Tw (DWRInterval) and the DWA wait (DWRTimeout).
+func WithWatchdog(interval, timeout time.Duration) Option {
+	return func(c *Config) { c.DWRInterval, c.DWRTimeout = interval, timeout }
+}
+
+// WithReconnect sets the reconnect backoff: first delay, cap and multiplier.
+func WithReconnect(initial, max time.Duration, multiplier float64) Option {
+	return func(c *Config) {
+		c.ReconnectInterval, c.MaxReconnectDelay, c.ReconnectBackoff = initial, max, multiplier
+	}
+}
+
+// WithTimeouts sets the connect, CEA and DPA timeouts.
+func WithTimeouts(connect, cea, dpa time.Duration) Option {
+	return func(c *Config) { c.ConnectTimeout, c.CERTimeout, c.DPATimeout = connect, cea, dpa }
+}
+
+// WithProduct sets Product-Name, Vendor-Id and Firmware-Revision of our CER.
+func WithProduct(name string, vendorID, firmware uint32) Option {
+	return func(c *Config) { c.ProductName, c.VendorID, c.FirmwareRevision = name, vendorID, firmware }
+}
+
+// WithHostIPAddresses sets the CER Host-IP-Address values instead of the socket's address.
+func WithHostIPAddresses(ips ...netip.Addr) Option {
+	return func(c *Config) { c.HostIPAddresses = ips }
+}
+
+// WithOriginStateID sets Origin-State-Id instead of the start time.
+func WithOriginStateID(id uint32) Option {
+	return func(c *Config) { c.OriginStateID = id }
+}
+
+// WithMaxMessageSize sets the largest message accepted from a peer.
+func WithMaxMessageSize(n int) Option {
+	return func(c *Config) { c.MaxMessageSize = n }
+}
+
+// WithFailoverLimit sets how many times a request may be resent after its connection failed.
+func WithFailoverLimit(n int) Option {
+	return func(c *Config) { c.FailoverLimit = n }
+}
+
+// WithNagle turns Nagle's algorithm on (TCP_NODELAY off). Off by default.
+func WithNagle(on bool) Option {
+	return func(c *Config) { c.EnableNagle = on }
+}
+
+// WithLogger logs connection events (state changes, errors) to l.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *Config) { c.Logger = l }
+}
+
+// WithHealthReport calls fn with a Snapshot every interval, on its own goroutine.
+func WithHealthReport(interval time.Duration, fn func(Snapshot)) Option {
+	return func(c *Config) { c.HealthInterval, c.HealthReport = interval, fn }
+}

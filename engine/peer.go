@@ -1,0 +1,274 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/wheel"
+	"github.com/panjf2000/gnet/v2"
+	"github.com/valyala/bytebufferpool"
+)
+
+// peer is one connection slot of a DRA: its state machine, the current transport, its pending
+// table and its statistics. The slot outlives reconnects. Loop-owned except stats.
+type peer struct {
+	e     *Engine
+	dra   *dra
+	index int // 1-based within the DRA
+	id    framing.Identity
+	m     *fsm.Machine
+
+	conn       gnet.Conn
+	attempt    uint64             // dial attempt number; stale dial results carry an older one
+	dialCancel context.CancelFunc // cancels the dial in flight
+	closing    bool               // Close issued on conn: ignore what else it says
+	out        *bytebufferpool.ByteBuffer
+	partial    []byte // an incomplete frame carried over to the next read
+	touched    bool   // out holds bytes to flush
+
+	slots    slotTable
+	usableAt int // index in the group's usable list, -1 when not usable
+
+	timer    wheel.Timer // the FSM's single deadline, lazily re-armed
+	deadline int64       // when the FSM deadline expires, 0 when none
+	gen      uint32      // the FSM generation of that deadline
+
+	stats connStats
+}
+
+type connCtx struct {
+	p       *peer
+	attempt uint64
+}
+
+func (p *peer) name() string { return p.dra.name }
+
+// step feeds ev to the state machine and carries out its actions; req is the header of the
+// received request to answer (DWR, DPR), when there is one.
+func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
+	e := p.e
+	out := p.m.Step(ev)
+	if out.Rebooted {
+		p.stats.peerReboots.Add(1)
+	}
+	if out.To != out.From {
+		p.stats.setState(out.To)
+		e.log.Info("connection state", "dra", p.dra.name, "conn", p.index, "from", out.From.String(),
+			"to", out.To.String(), "event", ev.Kind.String())
+		if f := e.cfg.OnStateChange; f != nil {
+			e.notify(f, StateChange{DRA: p.dra.name, Conn: p.index, From: out.From, To: out.To, Event: ev.Kind, Time: timeNow()})
+		}
+	}
+	do := out.Do
+	if do.Has(fsm.ActMarkUnusable) {
+		e.setUsable(p, false)
+	}
+	if do.Has(fsm.ActFailover) {
+		e.failover(p)
+	}
+	if do.Has(fsm.ActSendDWA) && req != nil {
+		p.write(framing.AppendDWA(p.buf(), *req, framing.Success, &p.id))
+	}
+	if do.Has(fsm.ActSendDPA) && req != nil {
+		p.write(framing.AppendDPA(p.buf(), *req, framing.Success, &p.id))
+	}
+	if do.Has(fsm.ActSendCER) {
+		p.write(framing.AppendCER(p.buf(), p.slots.baseID(), e.e2e.Next(), p.capabilities()))
+	}
+	if do.Has(fsm.ActSendDWR) {
+		p.stats.dwrSent.Add(1)
+		p.write(framing.AppendDWR(p.buf(), p.slots.baseID(), e.e2e.Next(), &p.id))
+	}
+	if do.Has(fsm.ActSendDPR) {
+		p.write(framing.AppendDPR(p.buf(), p.slots.baseID(), e.e2e.Next(), &p.id, framing.Rebooting))
+	}
+	if do.Has(fsm.ActClose) {
+		p.closeConn(false)
+	}
+	if do.Has(fsm.ActCancelDial) && p.dialCancel != nil {
+		p.dialCancel()
+		p.dialCancel = nil
+	}
+	if do.Has(fsm.ActDial) {
+		p.dial()
+	}
+	if do.Has(fsm.ActMarkUsable) {
+		e.setUsable(p, true)
+	}
+	switch {
+	case out.Arm:
+		p.arm(e.now()+int64(out.After), out.Gen)
+	case out.Cancel:
+		p.deadline = 0
+		e.wheel.Stop(&p.timer)
+	}
+	if e.stopping && out.To == fsm.Disconnected && out.From != fsm.Disconnected {
+		e.peerStopped()
+	}
+	return out
+}
+
+// arm sets the FSM deadline. Traffic re-arms the watchdog on every message, so the wheel entry
+// is only moved when the deadline comes earlier; a later one is picked up when the entry fires.
+func (p *peer) arm(at int64, gen uint32) {
+	p.deadline, p.gen = at, gen
+	if !p.timer.Armed() || p.timer.At() > at {
+		p.e.wheel.Add(&p.timer, at, p)
+	}
+}
+
+// Expire is the FSM deadline's wheel callback.
+func (p *peer) Expire(now int64) {
+	switch {
+	case p.deadline == 0:
+	case now < p.deadline:
+		p.e.wheel.Add(&p.timer, p.deadline, p)
+	default:
+		p.deadline = 0
+		p.step(fsm.Event{Kind: fsm.EvTimeout, Gen: p.gen}, nil)
+	}
+}
+
+// buf returns the batch buffer for appending; write stores the extended slice back.
+func (p *peer) buf() []byte { return p.out.B }
+
+func (p *peer) write(b []byte) {
+	p.out.B = b
+	p.stats.msgsOut.Add(1)
+	if !p.touched {
+		p.touched = true
+		p.e.touched = append(p.e.touched, p)
+	}
+}
+
+// capabilities is our CER for this connection: S13 advertised as a Vendor-Specific-Application-Id
+// with Supported-Vendor-Id 10415 (the 3GPP convention), Host-IP-Address from the configuration or
+// the socket.
+func (p *peer) capabilities() *framing.Capabilities {
+	e := p.e
+	ips := e.cfg.HostIPAddresses
+	if len(ips) == 0 && p.conn != nil {
+		if a, ok := p.conn.LocalAddr().(*net.TCPAddr); ok {
+			if ip, ok := netip.AddrFromSlice(a.IP); ok {
+				ips = []netip.Addr{ip.Unmap()}
+			}
+		}
+	}
+	return &framing.Capabilities{
+		OriginHost:         p.id.OriginHost,
+		OriginRealm:        p.id.OriginRealm,
+		HostIPAddresses:    ips,
+		VendorID:           e.cfg.VendorID,
+		ProductName:        e.cfg.ProductName,
+		OriginStateID:      p.id.OriginStateID,
+		SupportedVendorIDs: []uint32{framing.Vendor3GPP},
+		VendorSpecificApps: []framing.VendorApp{{VendorID: framing.Vendor3GPP, AuthAppID: framing.AppS13}},
+		FirmwareRevision:   e.cfg.FirmwareRevision,
+	}
+}
+
+// closeConn closes the transport asynchronously; OnClose then feeds EvTransportLost. reset sends
+// an RST instead of a FIN, for a stream that cannot be trusted any more (RFC 6733 §2.1).
+func (p *peer) closeConn(reset bool) {
+	if p.conn == nil || p.closing {
+		return
+	}
+	p.closing = true
+	if reset {
+		_ = p.conn.SetLinger(0)
+	}
+	_ = p.conn.Close()
+}
+
+// dial starts a connection attempt off the loop: net.Dialer with a timeout, then Enroll, which
+// blocks until OnOpen has run on the loop and so must never be called from it.
+func (p *peer) dial() {
+	e := p.e
+	p.attempt++
+	ctx, cancel := context.WithTimeout(e.dialCtx, e.cfg.ConnectTimeout)
+	p.dialCancel = cancel
+	e.dialWG.Add(1)
+	go e.dialPeer(ctx, cancel, p, p.attempt, p.dra.addr)
+}
+
+func (e *Engine) dialPeer(ctx context.Context, cancel context.CancelFunc, p *peer, attempt uint64, addr string) {
+	defer e.dialWG.Done()
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err == nil {
+		if tc, ok := nc.(*net.TCPConn); ok {
+			err = tc.SetNoDelay(!e.cfg.EnableNagle)
+		}
+		if err == nil {
+			_, err = e.client.EnrollContext(nc, &connCtx{p: p, attempt: attempt})
+		} else {
+			nc.Close()
+		}
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = errors.New("connect timeout")
+		}
+		e.post(func() { p.dialFailed(attempt, err) })
+	}
+}
+
+// dialFailed runs on the loop when a dial attempt failed.
+func (p *peer) dialFailed(attempt uint64, err error) {
+	if attempt != p.attempt || p.m.State() != fsm.Connecting {
+		return // stale: the attempt was cancelled or superseded
+	}
+	p.dialCancel = nil
+	p.stats.setError(err)
+	p.e.log.Warn("connect failed", "dra", p.dra.name, "conn", p.index, "addr", p.dra.addr, "err", err)
+	p.step(fsm.Event{Kind: fsm.EvConnectFailed}, nil)
+}
+
+// opened runs in OnOpen for a dialled socket; it reports false when the socket is stale.
+func (p *peer) opened(c gnet.Conn, attempt uint64) bool {
+	e := p.e
+	if e.stopping || attempt != p.attempt || p.m.State() != fsm.Connecting {
+		return false
+	}
+	p.dialCancel = nil
+	p.conn, p.closing = c, false
+	p.partial = p.partial[:0]
+	p.out.Reset()
+	p.stats.connected(c.LocalAddr().String(), c.RemoteAddr().String())
+	if p.stats.opens.Add(1) > 1 {
+		p.stats.reconnects.Add(1)
+	}
+	p.step(fsm.Event{Kind: fsm.EvConnected}, nil)
+	return true
+}
+
+// closed runs in OnClose for the current socket.
+func (p *peer) closed(err error) {
+	if err != nil && !p.closing { // when we closed it, the reason is recorded already
+		p.stats.setError(err)
+	}
+	p.conn = nil
+	p.closing = false
+	p.partial = p.partial[:0]
+	p.out.Reset()
+	p.step(fsm.Event{Kind: fsm.EvTransportLost}, nil)
+}
+
+// releaseBuffers returns the batch buffer to the pool once the slot will not connect again.
+func (p *peer) releaseBuffers() {
+	if p.out != nil {
+		bytebufferpool.Put(p.out)
+		p.out = nil
+	}
+}
+
+var _ wheel.Expirer = (*peer)(nil)
+
+// timeNow is the wall clock for statistics; the loop's own clock is Engine.now.
+var timeNow = time.Now

@@ -1,0 +1,173 @@
+package engine
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/panjf2000/gnet/v2"
+)
+
+// traffic consumes everything gnet has read for p and handles every complete message. gnet's
+// own inbound ring is never used: all bytes are taken (zero-copy while the ring is empty, which
+// it always is), and an incomplete tail frame is kept in p.partial until the rest arrives.
+func (p *peer) traffic(c gnet.Conn, now int64) gnet.Action {
+	data, _ := c.Next(-1)
+	if len(data) == 0 {
+		return gnet.None
+	}
+	p.stats.bytesIn.Add(uint64(len(data)))
+	if p.closing {
+		return gnet.None
+	}
+	if len(p.partial) > 0 {
+		p.partial = append(p.partial, data...)
+		data = p.partial
+	}
+	max := p.e.cfg.MaxMessageSize
+	for len(data) > 0 && !p.closing && p.conn == c {
+		n, err := framing.FrameLen(data, max)
+		if err != nil {
+			// The stream cannot be resynchronised: reset it (RFC 6733 §2.1).
+			p.stats.protocolErrors.Add(1)
+			p.stats.setError(&Error{Err: ErrProtocol, DRA: p.dra.name, Conn: p.index, Cause: err})
+			p.e.log.Warn("framing error, resetting", "dra", p.dra.name, "conn", p.index, "err", err)
+			p.closeConn(true)
+			break
+		}
+		if n == 0 {
+			break
+		}
+		p.message(data[:n], now)
+		data = data[n:]
+	}
+	switch {
+	case len(data) == 0 || p.closing:
+		p.partial = p.partial[:0]
+	case len(p.partial) > 0:
+		p.partial = append(p.partial[:0], data...) // overlapping move to the front
+	default:
+		p.partial = append(p.partial, data...)
+	}
+	return gnet.None
+}
+
+// message handles one complete message.
+func (p *peer) message(msg []byte, now int64) {
+	p.stats.msgsIn.Add(1)
+	h, err := framing.ParseHeader(msg)
+	if err != nil {
+		return // FrameLen validated the same fields
+	}
+	switch h.Code {
+	case s13.CommandCode:
+		if !h.IsRequest() {
+			if p.step(fsm.Event{Kind: fsm.EvMessage}, nil).Do.Has(fsm.ActProcess) {
+				p.answer(msg, &h, now)
+			}
+			return
+		}
+	case framing.CmdCapabilitiesExchange:
+		if !h.IsRequest() {
+			p.cea(msg)
+			return
+		}
+	case framing.CmdDeviceWatchdog:
+		ev := fsm.Event{Kind: fsm.EvDWA}
+		var b framing.Base
+		if h.IsRequest() {
+			ev.Kind = fsm.EvDWR
+			p.stats.dwrReceived.Add(1)
+			b, _ = framing.ParseDWR(msg) // a sloppy DWR still proves the peer alive
+		} else {
+			p.stats.dwaReceived.Add(1)
+			b, _ = framing.ParseDWA(msg)
+			if b.HasResultCode && b.ResultCode != framing.Success {
+				p.e.log.Warn("DWA with an error", "dra", p.dra.name, "conn", p.index, "result", b.ResultCode.String())
+			}
+		}
+		ev.OriginStateID, ev.HasOriginStateID = b.OriginStateID, b.HasOriginStateID
+		p.step(ev, &h)
+		return
+	case framing.CmdDisconnectPeer:
+		if h.IsRequest() {
+			b, _ := framing.ParseDPR(msg)
+			cause := framing.Rebooting
+			if b.HasDisconnectCause {
+				cause = b.DisconnectCause
+			}
+			p.e.log.Info("peer sent DPR", "dra", p.dra.name, "conn", p.index, "cause", cause.String())
+			p.step(fsm.Event{Kind: fsm.EvDPR, Cause: cause}, &h)
+		} else {
+			p.step(fsm.Event{Kind: fsm.EvDPA}, nil)
+		}
+		return
+	}
+	// Anything else: an answer we cannot match, or a request we do not serve.
+	if !p.step(fsm.Event{Kind: fsm.EvMessage}, nil).Do.Has(fsm.ActProcess) {
+		return
+	}
+	if !h.IsRequest() {
+		p.stats.unknownAnswers.Add(1)
+		return
+	}
+	// RFC 6733 §6.1.4 / §7.1.3: a request for a command we do not support gets an E-bit 3001.
+	rc, text := framing.CommandUnsupported, "command not supported by this client"
+	if h.Code == framing.CmdCapabilitiesExchange {
+		rc, text = framing.UnableToComply, "capabilities already exchanged on this connection"
+	}
+	_, b, _ := framing.ParseBase(msg)
+	p.write(framing.AppendAnswerMessage(p.buf(), h, &p.id, &framing.ErrorAnswer{
+		ResultCode: rc, SessionID: b.SessionID, ErrorMessage: text,
+	}))
+}
+
+// answer completes the request an ECA (or a DRA's answer-message in its place) belongs to.
+func (p *peer) answer(msg []byte, h *framing.Header, now int64) {
+	r := p.slots.take(h.HopByHop)
+	if r == nil {
+		p.stats.unknownAnswers.Add(1) // late (after a timeout or failover), duplicate, or bogus
+		return
+	}
+	r.peer = nil
+	p.stats.inFlight.Add(-1)
+	p.stats.rtt(now - r.sentAt)
+	a, err := s13.ParseECA(msg)
+	if err != nil {
+		p.stats.malformed.Add(1)
+		p.e.complete(r, nil, p.e.reqErr(ErrMalformedAnswer, p, err))
+		return
+	}
+	p.stats.countAnswer(&a)
+	p.e.complete(r, &a, nil)
+}
+
+// cea handles the Capabilities-Exchange-Answer: 2001, no E bit, S13 or Relay advertised, and the
+// expected Origin-Host when one is configured (freeDiameter p_ce.c rejects a mismatch too).
+func (p *peer) cea(msg []byte) {
+	a, err := framing.ParseCEA(msg)
+	if err == nil {
+		switch {
+		case a.Error || a.ResultCode != framing.Success:
+			err = fmt.Errorf("Result-Code %d %s", uint32(a.ResultCode), a.ResultCode)
+			if a.ErrorMessage != "" {
+				err = fmt.Errorf("%w (%q)", err, a.ErrorMessage)
+			}
+		case !a.Supports(framing.AppS13):
+			err = fmt.Errorf("no common application: peer advertises neither S13 (%d) nor Relay", framing.AppS13)
+		case p.dra.cfg.PeerOriginHost != "" && !bytes.EqualFold([]byte(a.OriginHost), []byte(p.dra.cfg.PeerOriginHost)):
+			err = fmt.Errorf("peer Origin-Host %q, expected %q", a.OriginHost, p.dra.cfg.PeerOriginHost)
+		}
+	}
+	if err != nil {
+		p.stats.ceaRejects.Add(1)
+		p.stats.setError(&Error{Err: ErrCEARejected, DRA: p.dra.name, Conn: p.index, Cause: err})
+		p.e.log.Warn("CEA rejected", "dra", p.dra.name, "conn", p.index, "err", err)
+		p.step(fsm.Event{Kind: fsm.EvCEAFailed}, nil)
+		return
+	}
+	p.stats.setPeer(a.OriginHost, a.OriginRealm)
+	p.step(fsm.Event{Kind: fsm.EvCEAOK, OriginStateID: a.OriginStateID, HasOriginStateID: a.HasOriginStateID}, nil)
+}

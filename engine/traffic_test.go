@@ -1,0 +1,264 @@
+package engine
+
+import (
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/testpeer"
+	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Requests alternate over a DRA's connections, each with its own Origin-Host.
+func TestRoundRobinWithIdentityPerConnection(t *testing.T) {
+	var mu sync.Mutex
+	perConn := map[string]int{}
+	peer := startPeer(t, testpeer.Config{Handler: func(c *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+		mu.Lock()
+		perConn[*c.Origin.Load()+"/"+string(req.OriginHost)]++
+		mu.Unlock()
+		return testpeer.Reply{}
+	}})
+	cfg := testConfig()
+	cfg.DRAs = []DRA{{Address: peer.Addr(), Connections: 3, Identity: IdentityPerConnection}}
+	w := watchStates(&cfg)
+	e := startEngine(t, cfg)
+	w.awaitOpen(t, ctxT(t, 3*time.Second), 3)
+	for i := 0; i < 30; i++ {
+		_, err := e.Check(ctxT(t, 2*time.Second), testReq)
+		require.NoError(t, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, map[string]int{
+		"gw-1.test.local/gw-1.test.local": 10,
+		"gw-2.test.local/gw-2.test.local": 10,
+		"gw-3.test.local/gw-3.test.local": 10,
+	}, perConn)
+}
+
+// Go delivers each answer once, on the loop, and the Answer's views are valid in the callback.
+func TestGoAsync(t *testing.T) {
+	peer := startPeer(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+		if string(req.IMEI[:8]) == "99000001" {
+			return testpeer.Reply{Verdict: s13.Verdict{EquipmentStatus: s13.Blacklisted}}
+		}
+		return testpeer.Reply{Verdict: s13.Verdict{Experimental: s13.EquipmentUnknown}}
+	}})
+	e := startEngine(t, testConfig(peer.Addr()))
+	const n = 200
+	var wg sync.WaitGroup
+	var black, unknown, calls atomic.Int64
+	wg.Add(n)
+	for i := 0; i < n; i++ {
+		req := testReq
+		if i%2 == 0 {
+			req.IMEI = "99000001123456"
+		}
+		require.NoError(t, e.Go(req, func(a s13.Answer, err error) {
+			defer wg.Done()
+			calls.Add(1)
+			if err != nil {
+				t.Errorf("answer %v", err)
+				return
+			}
+			switch {
+			case a.HasEquipmentStatus && a.EquipmentStatus == s13.Blacklisted:
+				black.Add(1)
+			case a.HasExperimentalResult && a.ExperimentalResult.Code == s13.EquipmentUnknown && a.ResultCode == 0:
+				unknown.Add(1)
+			}
+		}))
+	}
+	wg.Wait()
+	assert.EqualValues(t, n, calls.Load())
+	assert.EqualValues(t, n/2, black.Load())
+	assert.EqualValues(t, n/2, unknown.Load())
+	st := e.Stats().Total
+	assert.EqualValues(t, n/2, st.Answers.Success)
+	assert.EqualValues(t, n/2, st.Answers.Experimental)
+	assert.Equal(t, 0, st.InFlight)
+}
+
+// No answer: ErrTimeout naming the DRA, and the late answer is dropped and counted.
+func TestTimeoutAndLateAnswer(t *testing.T) {
+	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+		return testpeer.Reply{Delay: 300 * time.Millisecond}
+	}})
+	cfg := testConfig(peer.Addr())
+	cfg.RequestTimeout = 100 * time.Millisecond
+	e := startEngine(t, cfg)
+	start := time.Now()
+	_, err := e.Check(ctxT(t, 2*time.Second), testReq)
+	require.ErrorIs(t, err, ErrTimeout)
+	var ee *Error
+	require.ErrorAs(t, err, &ee)
+	assert.Equal(t, peer.Addr(), ee.DRA)
+	assert.Equal(t, 1, ee.Conn)
+	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond)
+	require.Eventually(t, func() bool { return e.Stats().Total.UnknownAnswers == 1 }, 2*time.Second, 5*time.Millisecond,
+		"the late answer must be counted as unknown")
+	assert.EqualValues(t, 1, e.Stats().Total.Timeouts)
+	// the connection is still fine
+	_, err = e.Check(ctxT(t, 2*time.Second), testReq)
+	require.ErrorIs(t, err, ErrTimeout)
+}
+
+// A context deadline shorter than RequestTimeout wins.
+func TestContextDeadline(t *testing.T) {
+	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+		return testpeer.Reply{Drop: true}
+	}})
+	e := startEngine(t, testConfig(peer.Addr()))
+	start := time.Now()
+	_, err := e.Check(ctxT(t, 50*time.Millisecond), testReq)
+	require.ErrorIs(t, err, ErrTimeout)
+	assert.Less(t, time.Since(start), time.Second)
+}
+
+// A full window refuses at once with ErrBusy; the accepted requests still complete.
+func TestBusy(t *testing.T) {
+	release := make(chan struct{})
+	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+		return testpeer.Reply{Delay: 200 * time.Millisecond}
+	}})
+	cfg := testConfig(peer.Addr())
+	cfg.MaxInFlight = 4
+	e := startEngine(t, cfg)
+	var wg sync.WaitGroup
+	var ok atomic.Int64
+	busy := 0
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		err := e.Go(testReq, func(_ s13.Answer, err error) {
+			defer wg.Done()
+			if err == nil {
+				ok.Add(1)
+			}
+		})
+		if err != nil {
+			wg.Done()
+			require.ErrorIs(t, err, ErrBusy)
+			busy++
+		}
+	}
+	close(release)
+	wg.Wait()
+	assert.Equal(t, 6, busy)
+	assert.EqualValues(t, 4, ok.Load())
+}
+
+// An answer nobody asked for is dropped and counted; the connection stays up.
+func TestUnknownHopByHopDropped(t *testing.T) {
+	peer := startPeer(t, testpeer.Config{})
+	e := startEngine(t, testConfig(peer.Addr()))
+	_, err := e.Check(ctxT(t, 2*time.Second), testReq)
+	require.NoError(t, err)
+	c := peer.Conns()[0]
+	bogus := s13.AppendECA(nil, &s13.ECR{Header: framing.Header{Code: 324, AppID: s13.AppID, HopByHop: 0xdeadbeef, EndToEnd: 1, Flags: framing.FlagRequest}},
+		&framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local"}, &s13.Verdict{})
+	require.NoError(t, c.Write(bogus))
+	require.Eventually(t, func() bool { return e.Stats().Total.UnknownAnswers == 1 }, 2*time.Second, time.Millisecond)
+	_, err = e.Check(ctxT(t, 2*time.Second), testReq)
+	require.NoError(t, err)
+}
+
+// A request for a command we do not serve gets an E-bit 3001.
+func TestUnknownRequestAnswered3001(t *testing.T) {
+	peer := startPeer(t, testpeer.Config{})
+	startEngine(t, testConfig(peer.Addr()))
+	c := peer.Conns()[0]
+	req, m := framing.BeginMessage(nil, framing.Header{Flags: framing.FlagRequest | framing.FlagProxiable, Code: 316, AppID: 16777251, HopByHop: 77, EndToEnd: 78})
+	req = framing.AppendString(req, framing.AVPSessionID, framing.AVPFlagMandatory, 0, "eir.test.local;1;2")
+	req = framing.AppendString(req, framing.AVPOriginHost, framing.AVPFlagMandatory, 0, "eir.test.local")
+	req = framing.AppendString(req, framing.AVPOriginRealm, framing.AVPFlagMandatory, 0, "test.local")
+	req = framing.EndMessage(req, m)
+	require.NoError(t, c.Write(req))
+	ev, err := peer.Await(ctxT(t, 2*time.Second), testpeer.GotOther)
+	require.NoError(t, err)
+	assert.EqualValues(t, 316, ev.Header.Code)
+	assert.True(t, ev.Header.IsError())
+	assert.EqualValues(t, 77, ev.Header.HopByHop)
+	assert.Equal(t, "gw.test.local", ev.Origin)
+}
+
+// An ECA that cannot be decoded completes its request with ErrMalformedAnswer.
+func TestMalformedAnswer(t *testing.T) {
+	peer := startPeer(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+		// An ECA with no Result-Code and no Experimental-Result.
+		b, m := framing.BeginMessage(nil, framing.AnswerHeader(req.Header))
+		b = framing.AppendOctets(b, framing.AVPSessionID, framing.AVPFlagMandatory, 0, req.SessionID)
+		b = framing.AppendString(b, framing.AVPOriginHost, framing.AVPFlagMandatory, 0, "eir.test.local")
+		b = framing.AppendString(b, framing.AVPOriginRealm, framing.AVPFlagMandatory, 0, "test.local")
+		return testpeer.Reply{Raw: framing.EndMessage(b, m)}
+	}})
+	e := startEngine(t, testConfig(peer.Addr()))
+	_, err := e.Check(ctxT(t, 2*time.Second), testReq)
+	require.ErrorIs(t, err, ErrMalformedAnswer)
+	require.ErrorIs(t, err, s13.ErrNoResult)
+	assert.EqualValues(t, 1, e.Stats().Total.MalformedAnswers)
+}
+
+// A panicking callback is recovered; the loop and other requests carry on.
+func TestCallbackPanicRecovered(t *testing.T) {
+	peer := startPeer(t, testpeer.Config{})
+	e := startEngine(t, testConfig(peer.Addr()))
+	done := make(chan struct{})
+	require.NoError(t, e.Go(testReq, func(s13.Answer, error) { panic("boom") }))
+	require.NoError(t, e.Go(testReq, func(_ s13.Answer, err error) { assert.NoError(t, err); close(done) }))
+	<-done
+	assert.EqualValues(t, 1, e.Stats().CallbackPanics)
+}
+
+// Invalid requests are refused before anything is sent.
+func TestInvalidRequest(t *testing.T) {
+	peer := startPeer(t, testpeer.Config{})
+	e := startEngine(t, testConfig(peer.Addr()))
+	_, err := e.Check(ctxT(t, time.Second), s13.Request{IMEI: "12ab"})
+	require.ErrorIs(t, err, ErrInvalidRequest)
+	require.ErrorIs(t, err, s13.ErrInvalidRequest)
+	err = e.Go(testReq, nil)
+	require.ErrorIs(t, err, ErrInvalidRequest)
+	assert.Zero(t, peer.ECRs.Load())
+}
+
+// The Session-Id is generated from our Origin-Host and is unique per request.
+func TestSessionIDs(t *testing.T) {
+	ids := make(chan string, 10)
+	peer := startPeer(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+		ids <- string(req.SessionID)
+		return testpeer.Reply{}
+	}})
+	e := startEngine(t, testConfig(peer.Addr()))
+	seen := map[string]bool{}
+	for i := 0; i < 5; i++ {
+		a, err := e.Check(ctxT(t, time.Second), testReq)
+		require.NoError(t, err)
+		id := <-ids
+		assert.Equal(t, id, string(a.SessionID))
+		assert.Regexp(t, `^gw\.test\.local;\d+;\d+$`, id)
+		seen[id] = true
+	}
+	assert.Len(t, seen, 5)
+	req := testReq
+	req.SessionID = "mine;1;2"
+	a, err := e.Check(ctxT(t, time.Second), req)
+	require.NoError(t, err)
+	assert.Equal(t, "mine;1;2", <-ids)
+	assert.Equal(t, "mine;1;2", string(a.SessionID))
+}
+
+func TestNotStartedAndClosed(t *testing.T) {
+	e, err := New(testConfig("127.0.0.1:1"))
+	require.NoError(t, err)
+	require.ErrorIs(t, e.Go(testReq, func(s13.Answer, error) {}), ErrNotStarted)
+	require.NoError(t, e.Close(ctxT(t, time.Second)))
+	_, err = e.Check(ctxT(t, time.Second), testReq)
+	require.True(t, errors.Is(err, ErrClosed) || errors.Is(err, ErrNotStarted), "%v", err)
+	require.ErrorIs(t, e.Start(ctxT(t, time.Second)), ErrClosed)
+}

@@ -1,0 +1,404 @@
+// Package testpeer is a scriptable Diameter peer for tests: a plain net.Listener on 127.0.0.1
+// with a goroutine per connection, answering CER, DWR, DPR and ECR, and letting a test inject
+// faults (silence, delays, drops, its own DWR or DPR, resets, raw bytes). It is deliberately a
+// different implementation from the gnet-based server, so engine tests do not test gnet against
+// itself. Everything here is safe for concurrent use.
+package testpeer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/s13"
+)
+
+// Reply is what the peer does with one ECR.
+type Reply struct {
+	Verdict s13.Verdict   // the ECA to send (zero value: 2001 WHITELISTED)
+	Delay   time.Duration // answer after this long
+	Drop    bool          // never answer
+	Raw     []byte        // send these bytes instead of an ECA
+}
+
+// Config describes the peer.
+type Config struct {
+	OriginHost    string             // default eir.test.local
+	OriginRealm   string             // default test.local
+	CEAResult     framing.ResultCode // default 2001
+	Relay         bool               // advertise Relay (0xFFFFFFFF) instead of S13
+	NoCommonApp   bool               // advertise an unrelated application only
+	OriginStateID uint32
+	// Handler decides each ECR's reply; nil answers 2001 WHITELISTED at once.
+	Handler func(c *Conn, req *s13.ECR) Reply
+}
+
+// EventKind names what the peer saw.
+type EventKind int
+
+// Events.
+const (
+	Accepted EventKind = iota
+	GotCER
+	GotDWR
+	GotDWA
+	GotDPR
+	GotDPA
+	GotECR
+	GotOther
+	Closed
+)
+
+var kindNames = [...]string{"Accepted", "CER", "DWR", "DWA", "DPR", "DPA", "ECR", "Other", "Closed"}
+
+func (k EventKind) String() string { return kindNames[k] }
+
+// Event is one thing the peer saw, in order.
+type Event struct {
+	Kind   EventKind
+	Conn   *Conn
+	Header framing.Header
+	Origin string // Origin-Host of the message, when it has one
+}
+
+// Peer is the listening test peer.
+type Peer struct {
+	cfg    Config
+	addr   string
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[*Conn]struct{}
+	wg     sync.WaitGroup
+	events chan Event
+
+	silent     atomic.Bool // answer nothing at all
+	ignoreDWR  atomic.Bool // answer everything but DWRs
+	ECRs, DWRs atomic.Int64
+}
+
+// Start listens on 127.0.0.1 (an ephemeral port).
+func Start(cfg Config) (*Peer, error) {
+	if cfg.OriginHost == "" {
+		cfg.OriginHost = "eir.test.local"
+	}
+	if cfg.OriginRealm == "" {
+		cfg.OriginRealm = "test.local"
+	}
+	if cfg.CEAResult == 0 {
+		cfg.CEAResult = framing.Success
+	}
+	p := &Peer{cfg: cfg, conns: map[*Conn]struct{}{}, events: make(chan Event, 65536)}
+	if err := p.listen("127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Peer) listen(addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.ln, p.addr = ln, ln.Addr().String()
+	p.mu.Unlock()
+	p.wg.Add(1)
+	go p.accept(ln)
+	return nil
+}
+
+// Addr returns host:port.
+func (p *Peer) Addr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.addr
+}
+
+// SetSilent makes the peer stop answering anything (it keeps reading): a stalled application.
+func (p *Peer) SetSilent(on bool) { p.silent.Store(on) }
+
+// SetIgnoreDWR makes the peer stop answering DWRs only.
+func (p *Peer) SetIgnoreDWR(on bool) { p.ignoreDWR.Store(on) }
+
+// Stop closes the listener and every connection (FIN) and waits for the goroutines.
+func (p *Peer) Stop() {
+	p.mu.Lock()
+	ln := p.ln
+	p.ln = nil
+	conns := make([]*Conn, 0, len(p.conns))
+	for c := range p.conns {
+		conns = append(conns, c)
+	}
+	p.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	p.wg.Wait()
+}
+
+// Restart listens again on the same address after Stop.
+func (p *Peer) Restart() error { return p.listen(p.Addr()) }
+
+// Conns returns the open connections.
+func (p *Peer) Conns() []*Conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]*Conn, 0, len(p.conns))
+	for c := range p.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Await returns the next event of kind k, discarding others, or an error when ctx ends.
+func (p *Peer) Await(ctx context.Context, k EventKind) (Event, error) {
+	for {
+		select {
+		case ev := <-p.events:
+			if ev.Kind == k {
+				return ev, nil
+			}
+		case <-ctx.Done():
+			return Event{}, fmt.Errorf("testpeer: waiting for %s: %w", k, ctx.Err())
+		}
+	}
+}
+
+// Next returns the next event of any kind, or an error when ctx ends.
+func (p *Peer) Next(ctx context.Context) (Event, error) {
+	select {
+	case ev := <-p.events:
+		return ev, nil
+	case <-ctx.Done():
+		return Event{}, fmt.Errorf("testpeer: waiting for an event: %w", ctx.Err())
+	}
+}
+
+func (p *Peer) emit(ev Event) {
+	select {
+	case p.events <- ev:
+	default: // a test that does not read events must not block the peer
+	}
+}
+
+func (p *Peer) accept(ln net.Listener) {
+	defer p.wg.Done()
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c := &Conn{p: p, nc: nc, hbh: framing.NewHopByHopIDs(0x7000_0000)}
+		p.mu.Lock()
+		if p.ln != ln {
+			p.mu.Unlock()
+			nc.Close()
+			return
+		}
+		p.conns[c] = struct{}{}
+		p.mu.Unlock()
+		p.emit(Event{Kind: Accepted, Conn: c})
+		p.wg.Add(1)
+		go c.serve()
+	}
+}
+
+// Conn is one accepted connection.
+type Conn struct {
+	p      *Peer
+	nc     net.Conn
+	wmu    sync.Mutex
+	hbh    framing.HopByHopIDs
+	closed atomic.Bool
+	Origin atomic.Pointer[string] // the client's Origin-Host from its CER
+}
+
+func (c *Conn) id() *framing.Identity {
+	return &framing.Identity{OriginHost: c.p.cfg.OriginHost, OriginRealm: c.p.cfg.OriginRealm, OriginStateID: c.p.cfg.OriginStateID}
+}
+
+// Write sends raw bytes.
+func (c *Conn) Write(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// SendDWR sends a Device-Watchdog-Request.
+func (c *Conn) SendDWR() error {
+	c.wmu.Lock()
+	id := c.hbh.Next()
+	c.wmu.Unlock()
+	return c.Write(framing.AppendDWR(nil, id, id, c.id()))
+}
+
+// SendDPR sends a Disconnect-Peer-Request.
+func (c *Conn) SendDPR(cause framing.DisconnectCause) error {
+	c.wmu.Lock()
+	id := c.hbh.Next()
+	c.wmu.Unlock()
+	return c.Write(framing.AppendDPR(nil, id, id, c.id(), cause))
+}
+
+// Close closes with a FIN.
+func (c *Conn) Close() {
+	if c.closed.CompareAndSwap(false, true) {
+		c.nc.Close()
+	}
+}
+
+// Reset closes with an RST.
+func (c *Conn) Reset() {
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	c.Close()
+}
+
+func (c *Conn) serve() {
+	p := c.p
+	defer p.wg.Done()
+	defer func() {
+		c.Close()
+		p.mu.Lock()
+		delete(p.conns, c)
+		p.mu.Unlock()
+		p.emit(Event{Kind: Closed, Conn: c})
+	}()
+	buf := make([]byte, 0, 64<<10)
+	tmp := make([]byte, 32<<10)
+	for {
+		n, err := c.nc.Read(tmp)
+		if n > 0 {
+			buf = append(buf, tmp[:n]...)
+			for {
+				l, ferr := framing.FrameLen(buf, 1<<20)
+				if ferr != nil {
+					return // a broken stream: drop the connection
+				}
+				if l == 0 {
+					break
+				}
+				msg := append([]byte(nil), buf[:l]...)
+				buf = append(buf[:0], buf[l:]...)
+				if !c.handle(msg) {
+					return
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// handle answers one message; false ends the connection.
+func (c *Conn) handle(msg []byte) bool {
+	p := c.p
+	h, b, err := framing.ParseBase(msg)
+	if err != nil {
+		return false
+	}
+	ev := Event{Conn: c, Header: h, Origin: string(b.OriginHost)}
+	silent := p.silent.Load()
+	switch {
+	case h.Code == framing.CmdCapabilitiesExchange && h.IsRequest():
+		ev.Kind = GotCER
+		o := string(b.OriginHost)
+		c.Origin.Store(&o)
+		p.emit(ev)
+		if silent {
+			return true
+		}
+		caps := framing.Capabilities{
+			OriginHost: p.cfg.OriginHost, OriginRealm: p.cfg.OriginRealm, VendorID: framing.Vendor3GPP,
+			ProductName: "testpeer", OriginStateID: p.cfg.OriginStateID,
+			HostIPAddresses: []netip.Addr{netip.MustParseAddr("127.0.0.1")},
+		}
+		switch {
+		case p.cfg.Relay:
+			caps.AuthAppIDs = []uint32{framing.AppRelay}
+		case p.cfg.NoCommonApp:
+			caps.AuthAppIDs = []uint32{4}
+		default:
+			caps.VendorSpecificApps = []framing.VendorApp{{VendorID: framing.Vendor3GPP, AuthAppID: framing.AppS13}}
+		}
+		if err := c.Write(framing.AppendCEA(nil, h, p.cfg.CEAResult, &caps, "")); err != nil {
+			return false
+		}
+		return p.cfg.CEAResult == framing.Success
+	case h.Code == framing.CmdDeviceWatchdog && h.IsRequest():
+		ev.Kind = GotDWR
+		p.DWRs.Add(1)
+		p.emit(ev)
+		if silent || p.ignoreDWR.Load() {
+			return true
+		}
+		return c.Write(framing.AppendDWA(nil, h, framing.Success, c.id())) == nil
+	case h.Code == framing.CmdDeviceWatchdog:
+		ev.Kind = GotDWA
+		p.emit(ev)
+	case h.Code == framing.CmdDisconnectPeer && h.IsRequest():
+		ev.Kind = GotDPR
+		p.emit(ev)
+		if silent {
+			return true
+		}
+		_ = c.Write(framing.AppendDPA(nil, h, framing.Success, c.id()))
+		return true // the DPR sender closes (RFC 6733 §5.4)
+	case h.Code == framing.CmdDisconnectPeer:
+		ev.Kind = GotDPA
+		p.emit(ev)
+		return false
+	case h.Code == s13.CommandCode && h.IsRequest():
+		ev.Kind = GotECR
+		p.ECRs.Add(1)
+		p.emit(ev)
+		if silent {
+			return true
+		}
+		return c.ecr(msg)
+	default:
+		ev.Kind = GotOther
+		p.emit(ev)
+	}
+	return true
+}
+
+func (c *Conn) ecr(msg []byte) bool {
+	p := c.p
+	req, err := s13.ParseECR(msg)
+	if err != nil {
+		var re *s13.RequestError
+		if errors.As(err, &re) {
+			return c.Write(s13.AppendRequestError(nil, &req, c.id(), re)) == nil
+		}
+		return false
+	}
+	var r Reply
+	if p.cfg.Handler != nil {
+		r = p.cfg.Handler(c, &req)
+	}
+	if r.Drop {
+		return true
+	}
+	out := r.Raw
+	if out == nil {
+		out = s13.AppendECA(nil, &req, c.id(), &r.Verdict)
+	}
+	if r.Delay > 0 {
+		time.AfterFunc(r.Delay, func() { _ = c.Write(out) })
+		return true
+	}
+	return c.Write(out) == nil
+}
