@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-
 // A request whose connection dies is resent on another DRA with the T flag, the same
 // End-to-End id, Session-Id and Origin-Host, and a new Hop-by-Hop id (RFC 6733 §5.5.4).
 func TestFailoverToOtherDRA(t *testing.T) {

@@ -58,11 +58,6 @@ func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
 	}
 	if out.To != out.From {
 		p.stats.setState(out.To)
-		e.log.Info("connection state", "dra", p.dra.name, "conn", p.index, "from", out.From.String(),
-			"to", out.To.String(), "event", ev.Kind.String())
-		if f := e.cfg.OnStateChange; f != nil {
-			e.notify(f, StateChange{DRA: p.dra.name, Conn: p.index, From: out.From, To: out.To, Event: ev.Kind, Time: timeNow()})
-		}
 	}
 	do := out.Do
 	if do.Has(fsm.ActMarkUnusable) {
@@ -106,6 +101,15 @@ func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
 	case out.Cancel:
 		p.deadline = 0
 		e.wheel.Stop(&p.timer)
+	}
+	if out.To != out.From {
+		// Announced after the actions ran, so an observer sees the connection usable (or not)
+		// by the time it hears of the state.
+		e.log.Info("connection state", "dra", p.dra.name, "conn", p.index, "from", out.From.String(),
+			"to", out.To.String(), "event", ev.Kind.String())
+		if f := e.cfg.OnStateChange; f != nil {
+			e.notify(f, StateChange{DRA: p.dra.name, Conn: p.index, From: out.From, To: out.To, Event: ev.Kind, Time: timeNow()})
+		}
 	}
 	if e.stopping && out.To == fsm.Disconnected && out.From != fsm.Disconnected {
 		e.peerStopped()
