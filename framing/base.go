@@ -47,7 +47,8 @@ func ParseBase(msg []byte) (Header, Base, error) {
 	var b Base
 	var seen uint16
 	it := AVPs(msg)
-	for a, ok := it.Next(); ok; a, ok = it.Next() {
+	for it.Next() {
+		a := it.AVP()
 		if a.Vendor != 0 {
 			continue
 		}
@@ -227,10 +228,10 @@ func AppendDPA(dst []byte, req Header, rc ResultCode, id *Identity) []byte {
 // ErrorAnswer is the content of an answer-message (RFC 6733 §7.2).
 type ErrorAnswer struct {
 	ResultCode   ResultCode
-	SessionID    []byte // copied from the request when it had one
-	ErrorMessage string // human-readable, sent without the M bit
-	FailedAVP    []byte // encoded AVP(s) to wrap in Failed-AVP; nil for none
-	ProxyInfo    []byte // the request's encoded Proxy-Info AVPs, copied in order
+	SessionID    []byte   // copied from the request when it had one
+	ErrorMessage string   // human-readable, sent without the M bit
+	FailedAVP    []byte   // encoded AVP(s) to wrap in Failed-AVP; nil for none
+	ProxyInfo    [][]byte // the request's encoded Proxy-Info AVPs, copied in order (RFC 6733 §6.2)
 }
 
 // AppendAnswerMessage appends an answer-message to req. The E bit is set for protocol errors
@@ -256,6 +257,9 @@ func AppendAnswerMessage(dst []byte, req Header, id *Identity, e *ErrorAnswer) [
 		dst = append(dst, e.FailedAVP...)
 		dst = EndGrouped(dst, g)
 	}
-	dst = append(dst, e.ProxyInfo...)
+	for _, pi := range e.ProxyInfo {
+		dst = append(dst, pi...)
+		dst = AppendPadding(dst, len(pi))
+	}
 	return EndMessage(dst, m)
 }

@@ -47,7 +47,12 @@ func (c *Capabilities) Supports(app uint32) bool {
 		}
 	}
 	for _, v := range c.VendorSpecificApps {
-		if v.AuthAppID == app || v.AcctAppID == app || v.AuthAppID == AppRelay || v.AcctAppID == AppRelay {
+		// A VSAI carries one id; the other field is 0 for "absent", which must not match app 0.
+		id := v.AuthAppID
+		if id == 0 {
+			id = v.AcctAppID
+		}
+		if id == app || id == AppRelay {
 			return true
 		}
 	}
@@ -63,6 +68,11 @@ func (c *Capabilities) IsRelay() bool {
 	}
 	for _, id := range c.AcctAppIDs {
 		if id == AppRelay {
+			return true
+		}
+	}
+	for _, v := range c.VendorSpecificApps {
+		if v.AuthAppID == AppRelay || v.AcctAppID == AppRelay {
 			return true
 		}
 	}
@@ -195,7 +205,7 @@ const (
 // not nil). full requires the AVPs a CER or a non-E-bit CEA must have.
 func parseCapabilities(msg []byte, c *Capabilities, a *CEA, full bool) error {
 	var seen uint32
-	once := func(bit uint32, av AVP) error {
+	once := func(bit uint32, av *AVP) error {
 		if seen&bit != 0 {
 			return avpErr(ErrDuplicateAVP, av.Code, av.Vendor, av.Offset)
 		}
@@ -203,7 +213,8 @@ func parseCapabilities(msg []byte, c *Capabilities, a *CEA, full bool) error {
 		return nil
 	}
 	it := AVPs(msg)
-	for av, ok := it.Next(); ok; av, ok = it.Next() {
+	for it.Next() {
+		av := it.AVP()
 		if av.Vendor != 0 {
 			continue
 		}
@@ -293,10 +304,10 @@ func parseCapabilities(msg []byte, c *Capabilities, a *CEA, full bool) error {
 	if a != nil && seen&capResultCode == 0 {
 		return avpErr(ErrMissingAVP, AVPResultCode, 0, HeaderLen)
 	}
-	if seen&capOriginHost == 0 {
+	if c.OriginHost == "" {
 		return avpErr(ErrMissingAVP, AVPOriginHost, 0, HeaderLen)
 	}
-	if seen&capOriginRealm == 0 {
+	if c.OriginRealm == "" {
 		return avpErr(ErrMissingAVP, AVPOriginRealm, 0, HeaderLen)
 	}
 	if full {
@@ -314,11 +325,12 @@ func parseCapabilities(msg []byte, c *Capabilities, a *CEA, full bool) error {
 
 // parseVendorApp decodes a Vendor-Specific-Application-Id: { Vendor-Id } and exactly one of
 // [ Auth-Application-Id ] / [ Acct-Application-Id ] (RFC 6733 §6.11).
-func parseVendorApp(g AVP) (VendorApp, error) {
+func parseVendorApp(g *AVP) (VendorApp, error) {
 	var v VendorApp
 	var vendor, auth, acct int
 	it := g.Grouped()
-	for m, ok := it.Next(); ok; m, ok = it.Next() {
+	for it.Next() {
+		m := it.AVP()
 		if m.Vendor != 0 {
 			continue
 		}

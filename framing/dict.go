@@ -173,8 +173,8 @@ func (c ResultCode) String() string {
 }
 
 // Class is the thousands digit: 1 informational, 2 success, 3 protocol error, 4 transient
-// failure, 5 permanent failure (RFC 6733 §7.1). Anything else is treated as permanent (class 5
-// is not assumed: callers see the real digit).
+// failure, 5 permanent failure (RFC 6733 §7.1). Other digits are returned as they are; RFC 6733
+// says to treat them as permanent failures, which is the caller's decision to make.
 func (c ResultCode) Class() int { return int(c / 1000) }
 
 // IsSuccess reports a 2xxx code.

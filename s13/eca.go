@@ -105,10 +105,12 @@ const (
 // (RFC 6733 §7.2) a DRA returns instead. It requires Origin-Host, Origin-Realm and exactly one of
 // Result-Code / Experimental-Result (an E-bit answer: Result-Code). AVPs allowed once that occur
 // twice are framing.ErrDuplicateAVP; an unknown AVP with the M bit is ErrUnsupportedAVP; unknown
-// AVPs without it are skipped. It allocates nothing: the Answer aliases msg.
+// AVPs without it are skipped. It allocates nothing (the Answer aliases msg), only reads msg, and
+// is safe for concurrent use.
 func ParseECA(msg []byte) (Answer, error) {
 	var a Answer
-	msg, h, err := framing.Message(msg)
+	var h framing.Header
+	msg, err := framing.ReadMessage(msg, &h)
 	if err != nil {
 		return a, err
 	}
@@ -118,15 +120,16 @@ func ParseECA(msg []byte) (Answer, error) {
 	a.HopByHop, a.EndToEnd, a.Flags = h.HopByHop, h.EndToEnd, h.Flags
 	var seen uint32
 	it := framing.AVPs(msg)
-	for av, ok := it.Next(); ok; av, ok = it.Next() {
+	for it.Next() {
+		av := it.AVP()
 		var bit uint32
 		var err error
 		switch {
 		case av.Vendor == VendorID && av.Code == AVPEquipmentStatus:
 			bit = ecaEquipmentStatus
-			var v int32
-			v, err = av.Int32()
-			a.EquipmentStatus, a.HasEquipmentStatus = EquipmentStatus(v), err == nil
+			var v uint32
+			v, err = av.Uint32()
+			a.EquipmentStatus, a.HasEquipmentStatus = EquipmentStatus(int32(v)), err == nil
 		case av.Vendor != 0:
 			if av.Mandatory() {
 				err = &framing.AVPError{Code: av.Code, Vendor: av.Vendor, Offset: av.Offset, Err: ErrUnsupportedAVP}
@@ -144,8 +147,8 @@ func ParseECA(msg []byte) (Answer, error) {
 			seen |= bit
 		}
 	}
-	if err := it.Err(); err != nil {
-		return a, err
+	if it.Err() != nil {
+		return a, it.Err()
 	}
 	switch {
 	case seen&ecaOriginHost == 0:
@@ -164,7 +167,7 @@ func ParseECA(msg []byte) (Answer, error) {
 
 // base decodes one base-protocol (vendor 0) AVP of an ECA and returns its occurrence bit, 0 for
 // AVPs that may repeat or are skipped.
-func (a *Answer) base(av framing.AVP) (uint32, error) {
+func (a *Answer) base(av *framing.AVP) (uint32, error) {
 	var err error
 	switch av.Code {
 	case framing.AVPSessionID:
@@ -196,7 +199,7 @@ func (a *Answer) base(av framing.AVP) (uint32, error) {
 		a.FailedAVP = av.Data
 		return ecaFailedAVP, nil
 	case framing.AVPAuthSessionState:
-		_, err = av.Int32()
+		_, err = av.Uint32()
 		return ecaAuthSessionState, err
 	case framing.AVPVendorSpecificApplicationID:
 		return ecaVendorSpecificApp, nil
@@ -215,11 +218,12 @@ func (a *Answer) base(av framing.AVP) (uint32, error) {
 	return 0, nil
 }
 
-func parseExperimentalResult(g framing.AVP) (ExperimentalResult, error) {
+func parseExperimentalResult(g *framing.AVP) (ExperimentalResult, error) {
 	var r ExperimentalResult
 	var vendor, code bool
 	it := g.Grouped()
-	for m, ok := it.Next(); ok; m, ok = it.Next() {
+	for it.Next() {
+		m := it.AVP()
 		if m.Vendor != 0 {
 			continue
 		}
@@ -244,8 +248,8 @@ func parseExperimentalResult(g framing.AVP) (ExperimentalResult, error) {
 			return r, err
 		}
 	}
-	if err := it.Err(); err != nil {
-		return r, err
+	if it.Err() != nil {
+		return r, it.Err()
 	}
 	if !vendor {
 		return r, &framing.AVPError{Code: framing.AVPVendorID, Offset: g.Offset, Err: framing.ErrMissingAVP}
