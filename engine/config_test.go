@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hsdfat8/diam-gw/internal/testpeer"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDefaults(t *testing.T) {
+	c := DefaultConfig()
+	assert.Equal(t, 3868, c.Port)
+	assert.Equal(t, uint32(10415), c.VendorID)
+	assert.Equal(t, 5, c.ConnectionCount)
+	assert.Equal(t, 10*time.Second, c.ConnectTimeout)
+	assert.Equal(t, 5*time.Second, c.CERTimeout)
+	assert.Equal(t, 30*time.Second, c.DWRInterval)
+	assert.Equal(t, 10*time.Second, c.DWRTimeout)
+	assert.Equal(t, 5*time.Second, c.ReconnectInterval)
+	assert.Equal(t, 5*time.Minute, c.MaxReconnectDelay)
+	assert.Equal(t, 1.5, c.ReconnectBackoff)
+	assert.Equal(t, 5*time.Second, c.RequestTimeout)
+	assert.Equal(t, 64<<10, c.MaxMessageSize)
+}
+
+func TestNewFillsDefaultsAndPort(t *testing.T) {
+	e, err := New(Config{OriginHost: "gw.example", OriginRealm: "example"}, WithDRA(DRA{Address: "dra1.example"}),
+		WithDRA(DRA{Address: "10.0.0.2:3870", Name: "second", Connections: 2}))
+	require.NoError(t, err)
+	cfg := e.Config()
+	assert.Equal(t, "dra1.example:3868", cfg.DRAs[0].Address, "default port added")
+	assert.Equal(t, "dra1.example:3868", cfg.DRAs[0].Name)
+	assert.Equal(t, 5, cfg.DRAs[0].Connections)
+	assert.Equal(t, 2, cfg.DRAs[1].Connections)
+	assert.Equal(t, "example", cfg.DestinationRealm, "requests default to our realm")
+	assert.Len(t, e.Stats().Conns, 7)
+	require.NoError(t, e.Close(ctxT(t, time.Second)))
+}
+
+// Every invalid field is reported, by name, in one error matching ErrInvalidConfig.
+func TestValidateNamesFields(t *testing.T) {
+	c := Config{
+		OriginHost:      "bad host",
+		DRAs:            []DRA{{Address: "nohost:"}, {Address: "h:99999", Connections: -1, Priority: -1}, {Address: "h:1", Name: "x"}, {Address: "h:2", Name: "x"}},
+		DWRInterval:     time.Second,
+		MaxInFlight:     -5,
+		HealthInterval:  time.Second,
+		HostIPAddresses: []netip.Addr{{}},
+	}
+	c.setDefaults()
+	err := c.Validate()
+	require.ErrorIs(t, err, ErrInvalidConfig)
+	for _, field := range []string{"OriginHost", "OriginRealm", "DRAs[0].Address", "DRAs[1].Address", "DRAs[1].Connections",
+		"DRAs[1].Priority", "DRAs[3].Name", "DWRInterval", "MaxInFlight", "HealthReport", "HostIPAddresses[0]"} {
+		assert.Contains(t, err.Error(), field+":")
+	}
+	_, err = New(Config{})
+	require.ErrorIs(t, err, ErrInvalidConfig)
+	assert.True(t, strings.Contains(err.Error(), "DRAs: at least one DRA"), err.Error())
+}
+
+func TestConnectionIdentity(t *testing.T) {
+	assert.Equal(t, "gw.realm", ConnectionIdentity("gw.realm", SharedIdentity, 3))
+	assert.Equal(t, "gw-3.realm", ConnectionIdentity("gw.realm", IdentityPerConnection, 3))
+	assert.Equal(t, "gw-1", ConnectionIdentity("gw", IdentityPerConnection, 1))
+}
+
+// The health report hook runs on its own goroutine with fresh statistics.
+func TestHealthReport(t *testing.T) {
+	peer := startPeer(t, testpeer.Config{})
+	reports := make(chan Snapshot, 16)
+	cfg := testConfig(peer.Addr())
+	cfg.HealthInterval = 20 * time.Millisecond
+	cfg.HealthReport = func(s Snapshot) {
+		select {
+		case reports <- s:
+		default: // the test reads only until it sees what it wants
+		}
+	}
+	e := startEngine(t, cfg)
+	_, err := e.Check(ctxT(t, time.Second), testReq)
+	require.NoError(t, err)
+	ctx := ctxT(t, 2*time.Second)
+	for {
+		select {
+		case s := <-reports:
+			if s.Total.Answers.Success == 1 {
+				assert.Equal(t, 1, s.Usable)
+				assert.Equal(t, "Open", s.Conns[0].State)
+				return
+			}
+		case <-ctx.Done():
+			t.Fatal("no health report with the answer counted")
+		}
+	}
+}
+
+func TestErrorFormatting(t *testing.T) {
+	err := &Error{Err: ErrTimeout, DRA: "dra1", Conn: 2, Cause: errors.New("x")}
+	assert.Equal(t, "engine: answer timeout (dra dra1 conn 2): x", err.Error())
+	assert.ErrorIs(t, err, ErrTimeout)
+}
