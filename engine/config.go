@@ -71,6 +71,9 @@ type Config struct {
 	MaxOutboundBytes int           // unsent bytes above which a connection takes no new requests; default 4 MiB
 	FailoverLimit    int           // resends of one request after its connection failed; default 2
 	EnableNagle      bool          // clear TCP_NODELAY; by default it is set
+	// DisableAlternateRetry stops the one resend, through another DRA, of a request that a DRA
+	// answered with 3002 DIAMETER_UNABLE_TO_DELIVER or 3004 DIAMETER_TOO_BUSY.
+	DisableAlternateRetry bool
 
 	HealthInterval time.Duration  // period of HealthReport; 0 disables it
 	HealthReport   func(Snapshot) // called on its own goroutine every HealthInterval

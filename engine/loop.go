@@ -114,7 +114,11 @@ func (e *Engine) send(r *request, now int64, from *peer) {
 		e.complete(r, nil, e.reqErr(ErrTimeout, from, nil))
 		return
 	}
-	p, err := e.route(from)
+	var avoid *dra
+	if r.altRetry {
+		avoid = from.dra
+	}
+	p, err := e.route(from, avoid)
 	if err != nil {
 		if from != nil { // it was sent once: say what happened to it, and why it stays lost
 			e.complete(r, nil, e.reqErr(ErrConnectionLost, from, err))
@@ -263,13 +267,16 @@ func (e *Engine) setUsable(p *peer, on bool) {
 }
 
 // route picks a connection: round-robin over the usable connections of the most preferred
-// priority group that has any, skipping full windows, congested sockets and except. A group with
-// usable connections that are all full means ErrBusy; no group with usable connections means
-// ErrNoConnection.
-func (e *Engine) route(except *peer) (*peer, error) {
+// priority group that has any, skipping full windows, congested sockets, except and the
+// connections of avoid. A group with usable connections that are all full means ErrBusy; no group
+// with usable connections means ErrNoConnection.
+func (e *Engine) route(except *peer, avoid *dra) (*peer, error) {
 	for _, g := range e.groups {
 		n := len(g.usable)
-		if n == 0 || (n == 1 && g.usable[0] == except) {
+		if n == 0 || (n == 1 && (g.usable[0] == except || g.usable[0].dra == avoid)) {
+			continue
+		}
+		if avoid != nil && !g.hasOther(avoid) {
 			continue
 		}
 		for i := 0; i < n; i++ {
@@ -278,7 +285,7 @@ func (e *Engine) route(except *peer) (*peer, error) {
 				k -= n
 			}
 			p := g.usable[k]
-			if p == except || p.slots.full() || (p.conn != nil && p.conn.OutboundBuffered() > e.cfg.MaxOutboundBytes) {
+			if p == except || p.dra == avoid || p.slots.full() || (p.conn != nil && p.conn.OutboundBuffered() > e.cfg.MaxOutboundBytes) {
 				continue
 			}
 			g.rr = k + 1
@@ -290,6 +297,35 @@ func (e *Engine) route(except *peer) (*peer, error) {
 		return nil, ErrBusy
 	}
 	return nil, ErrNoConnection
+}
+
+// hasOther reports whether g has a usable connection of a DRA other than d.
+func (g *group) hasOther(d *dra) bool {
+	for _, p := range g.usable {
+		if p.dra != d {
+			return true
+		}
+	}
+	return false
+}
+
+// retryElsewhere resends r, answered 3002 DIAMETER_UNABLE_TO_DELIVER or 3004 DIAMETER_TOO_BUSY
+// by a DRA, once through another DRA (RFC 6733 §7.1.3: "SHOULD attempt to send the message to an
+// alternate peer"). It is a new request, not a retransmission: no T flag after an error answer
+// (§3), and a new End-to-End id so no duplicate cache hands back the error. It reports false when
+// no other DRA has a usable connection; the caller then delivers the answer as it is.
+func (e *Engine) retryElsewhere(r *request, from *peer, now int64) bool {
+	if r.altRetry || e.cfg.DisableAlternateRetry || e.stopping {
+		return false
+	}
+	if _, err := e.route(nil, from.dra); err != nil {
+		return false
+	}
+	from.stats.altRetries.Add(1)
+	r.altRetry, r.retransmit = true, false
+	r.e2e = e.e2e.Next()
+	e.send(r, now, from)
+	return true
 }
 
 // peerStopped notes that one more connection reached Disconnected during shutdown.

@@ -28,6 +28,7 @@ type request struct {
 	sentAt         int64
 	sends          int  // times sent
 	retransmit     bool // the next send carries the T flag
+	altRetry       bool // resent to another DRA after a 3002/3004 answer-message
 
 	lost  *peer  // connection it was failed over from, while it waits to be resent
 	peer  *peer  // connection holding it in its slot table, nil when none

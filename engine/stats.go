@@ -14,6 +14,7 @@ type Counters struct {
 	BytesIn, BytesOut       uint64
 	Requests                uint64 // ECRs written, resends included
 	Retransmits             uint64 // ECRs written with the T flag after a failover
+	AlternateRetries        uint64 // requests this DRA answered 3002/3004 that were resent via another DRA
 	Answers                 AnswerCounts
 	Timeouts                uint64 // requests that got no answer in time on this connection
 	UnknownAnswers          uint64 // answers with an unknown or stale Hop-by-Hop id: dropped
@@ -51,6 +52,7 @@ func (c *Counters) add(o *Counters) {
 	c.BytesOut += o.BytesOut
 	c.Requests += o.Requests
 	c.Retransmits += o.Retransmits
+	c.AlternateRetries += o.AlternateRetries
 	c.Answers.Success += o.Answers.Success
 	c.Answers.ProtocolError += o.Answers.ProtocolError
 	c.Answers.TransientError += o.Answers.TransientError
@@ -137,7 +139,7 @@ type connStats struct {
 	state                                            atomic.Uint32
 	since                                            atomic.Int64
 	msgsIn, msgsOut, bytesIn, bytesOut               atomic.Uint64
-	requests, retransmits                            atomic.Uint64
+	requests, retransmits, altRetries                atomic.Uint64
 	success, proto, transient, permanent, exp, other atomic.Uint64
 	timeouts, unknownAnswers, malformed, failovers   atomic.Uint64
 	reconnects, opens, protocolErrors, ceaRejects    atomic.Uint64
@@ -208,12 +210,13 @@ func (s *connStats) countAnswer(a *s13.Answer) {
 
 func (s *connStats) counters() Counters {
 	return Counters{
-		MessagesIn:  s.msgsIn.Load(),
-		MessagesOut: s.msgsOut.Load(),
-		BytesIn:     s.bytesIn.Load(),
-		BytesOut:    s.bytesOut.Load(),
-		Requests:    s.requests.Load(),
-		Retransmits: s.retransmits.Load(),
+		MessagesIn:       s.msgsIn.Load(),
+		MessagesOut:      s.msgsOut.Load(),
+		BytesIn:          s.bytesIn.Load(),
+		BytesOut:         s.bytesOut.Load(),
+		Requests:         s.requests.Load(),
+		Retransmits:      s.retransmits.Load(),
+		AlternateRetries: s.altRetries.Load(),
 		Answers: AnswerCounts{
 			Success:        s.success.Load(),
 			ProtocolError:  s.proto.Load(),

@@ -141,6 +141,10 @@ func (p *peer) answer(msg []byte, h *framing.Header, now int64) {
 		return
 	}
 	p.stats.countAnswer(&a)
+	if a.IsError() && (a.ResultCode == framing.UnableToDeliver || a.ResultCode == framing.TooBusy) &&
+		p.e.retryElsewhere(r, p, now) {
+		return
+	}
 	p.e.complete(r, &a, nil)
 }
 
