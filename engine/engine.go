@@ -44,6 +44,7 @@ type Engine struct {
 	wakeFD           int // write end of the wake-up socketpair
 	postMu           sync.Mutex
 	posted           []func()
+	postedN          atomic.Int32 // len(posted), readable without the lock
 	e2e              *framing.EndToEndIDs
 	sessHi           uint32
 	sessLo           atomic.Uint32
@@ -336,9 +337,11 @@ func (e *Engine) setReady(ready bool) {
 // its memory. Safe for concurrent use; never call it from a Go callback (it would wait on the
 // loop that runs the callback).
 func (e *Engine) Check(ctx context.Context, req s13.Request) (s13.Answer, error) {
-	deadline := e.now() + int64(e.cfg.RequestTimeout)
+	var deadline int64 // 0: RequestTimeout from when the loop takes the request
 	if d, ok := ctx.Deadline(); ok {
-		deadline = min(deadline, e.now()+int64(time.Until(d)))
+		if until := time.Until(d); until < e.cfg.RequestTimeout {
+			deadline = e.now() + int64(until)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return s13.Answer{}, err
@@ -377,7 +380,7 @@ func (e *Engine) Go(req s13.Request, cb func(s13.Answer, error)) error {
 	if cb == nil {
 		return fmt.Errorf("%w: nil callback", ErrInvalidRequest)
 	}
-	r, err := e.prepare(&req, e.now()+int64(e.cfg.RequestTimeout))
+	r, err := e.prepare(&req, 0)
 	if err != nil {
 		return err
 	}
@@ -389,7 +392,9 @@ func (e *Engine) Go(req s13.Request, cb func(s13.Answer, error)) error {
 	return nil
 }
 
-// prepare fills the destination defaults, validates req and takes a pooled request.
+// prepare fills the destination defaults, validates req and takes a pooled request. A zero
+// deadline means RequestTimeout counted from when the loop takes the request: the loop reads its
+// clock once per batch, so callers need not read it per request.
 func (e *Engine) prepare(req *s13.Request, deadline int64) (*request, error) {
 	if req.DestinationRealm == "" {
 		req.DestinationRealm = e.cfg.DestinationRealm

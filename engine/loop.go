@@ -37,10 +37,7 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 	e := h.e
 	switch cc := c.Context().(type) {
 	case ctrlCtx:
-		_, _ = c.Discard(-1)
-		// Clear the flag before draining: a push that lands after the drain sees it clear and
-		// wakes the loop again, so no request is stranded.
-		e.wakePending.Store(false)
+		_, _ = c.Discard(-1) // the wake-up bytes; service below does the work
 	case *connCtx:
 		if cc.p.conn == c {
 			cc.p.traffic(c, e.now())
@@ -64,25 +61,40 @@ func (h *handler) OnClose(c gnet.Conn, err error) gnet.Action {
 // service is the loop's work after every event: timers, posted tasks, the inbox, failed-over
 // requests, and one write per touched connection. It is not re-entered: a gnet write that fails
 // runs OnClose inside it, and that OnClose only queues work for the rounds below.
+//
+// While it runs, wakePending stays set, so callers (and callbacks calling Go on the loop) push
+// without writing a wake-up byte. On the way out it clears the flag and then looks at the inbox
+// once more: a push that landed before the clear is drained here, and one after it sees the flag
+// clear and wakes the loop. (Producers check the flag after publishing, the loop checks the inbox
+// after clearing: with sequentially consistent atomics one of the two always sees the other.)
 func (e *Engine) service() {
 	if e.servicing {
 		return
 	}
 	e.servicing = true
+	e.wakePending.Store(true)
 	now := e.now()
 	e.wheel.Advance(now)
-	e.runPosted()
 	for round := 0; ; round++ {
+		e.runPosted()
 		drained := e.drain(now)
 		e.resend(now)
 		e.flush()
-		if len(e.retries) == 0 && drained < drainBatch {
-			break
-		}
-		if round == 3 {
+		if len(e.retries) > 0 || drained == drainBatch {
+			if round < 3 {
+				continue
+			}
+			e.servicing = false
+			e.wakePending.Store(false)
 			e.wake() // give sockets a turn; come back for the rest
+			return
+		}
+		e.wakePending.Store(false)
+		if !e.inbox.Ready() && e.postedN.Load() == 0 {
 			break
 		}
+		e.wakePending.Store(true)
+		now = e.now()
 	}
 	e.servicing = false
 }
@@ -110,7 +122,9 @@ func (e *Engine) drain(now int64) int {
 
 // send routes r to a connection, encodes it into that connection's batch and arms its timeout.
 func (e *Engine) send(r *request, now int64, from *peer) {
-	if now >= r.deadline {
+	if r.deadline == 0 {
+		r.deadline = now + int64(e.cfg.RequestTimeout)
+	} else if now >= r.deadline {
 		e.complete(r, nil, e.reqErr(ErrTimeout, from, nil))
 		return
 	}
@@ -230,14 +244,19 @@ var wakeByte = []byte{1}
 func (e *Engine) post(f func()) {
 	e.postMu.Lock()
 	e.posted = append(e.posted, f)
+	e.postedN.Add(1)
 	e.postMu.Unlock()
 	e.wake()
 }
 
 func (e *Engine) runPosted() {
+	if e.postedN.Load() == 0 {
+		return
+	}
 	e.postMu.Lock()
 	fs := e.posted
 	e.posted = nil
+	e.postedN.Store(0)
 	e.postMu.Unlock()
 	for _, f := range fs {
 		f()

@@ -30,6 +30,7 @@ type peer struct {
 	out        *bytebufferpool.ByteBuffer
 	partial    []byte // an incomplete frame carried over to the next read
 	touched    bool   // out holds bytes to flush
+	rearmed    bool   // the watchdog was re-armed by a message of the current read
 
 	slots    slotTable
 	usableAt int // index in the group's usable list, -1 when not usable

@@ -27,6 +27,7 @@ func (p *peer) traffic(c gnet.Conn, now int64) gnet.Action {
 		data = p.partial
 	}
 	max := p.e.cfg.MaxMessageSize
+	p.rearmed = false
 	for len(data) > 0 && !p.closing && p.conn == c {
 		n, err := framing.FrameLen(data, max)
 		if err != nil {
@@ -64,7 +65,15 @@ func (p *peer) message(msg []byte, now int64) {
 	switch h.Code {
 	case s13.CommandCode:
 		if !h.IsRequest() {
+			// Messages of one read arrived together: after the first has re-armed the watchdog
+			// of a usable connection (Open and DWRSent map EvMessage to themselves), the others
+			// would only re-arm it again to the same instant.
+			if p.rearmed && p.m.State().Usable() {
+				p.answer(msg, &h, now)
+				return
+			}
 			if p.step(fsm.Event{Kind: fsm.EvMessage}, nil).Do.Has(fsm.ActProcess) {
+				p.rearmed = true
 				p.answer(msg, &h, now)
 			}
 			return

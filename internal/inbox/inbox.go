@@ -88,6 +88,9 @@ func (r *Ring[T]) Pop() (v T, ok bool) {
 	return v, true
 }
 
+// Ready reports whether Pop would return an item now. Consumer only.
+func (r *Ring[T]) Ready() bool { return r.slots[r.tail&r.mask].seq.Load() == r.tail+1 }
+
 // Len returns the number of claimed positions not yet popped. Consumer only.
 func (r *Ring[T]) Len() int { return int(r.head.Load() - r.tail) }
 
@@ -122,3 +125,6 @@ func (q *Chan[T]) Pop() (v T, ok bool) {
 
 // Len returns the number of queued items.
 func (q *Chan[T]) Len() int { return len(q.c) }
+
+// Ready reports whether Pop would return an item now.
+func (q *Chan[T]) Ready() bool { return len(q.c) > 0 }
