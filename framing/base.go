@@ -263,3 +263,36 @@ func AppendAnswerMessage(dst []byte, req Header, id *Identity, e *ErrorAnswer) [
 	}
 	return EndMessage(dst, m)
 }
+
+// maxEchoedProxyInfo bounds the Proxy-Info AVPs AppendErrorFor echoes (each relay on the path adds
+// one; eight is far beyond any real path) so that it allocates nothing.
+const maxEchoedProxyInfo = 8
+
+// AppendErrorFor appends an answer-message to the request msg (whose header is h): Result-Code
+// rc, Error-Message text when not empty, and the request's Session-Id and Proxy-Info AVPs echoed
+// as RFC 6733 §6.2 asks. A 3xxx code sets the E bit. It allocates nothing.
+func AppendErrorFor(dst, msg []byte, h *Header, id *Identity, rc ResultCode, text string) []byte {
+	var pis [maxEchoedProxyInfo][]byte
+	ea := ErrorAnswer{ResultCode: rc, ErrorMessage: text}
+	n := 0
+	it := AVPs(msg)
+	for it.Next() {
+		a := it.AVP()
+		if a.Vendor != 0 {
+			continue
+		}
+		switch a.Code {
+		case AVPSessionID:
+			if ea.SessionID == nil && len(a.Data) > 0 {
+				ea.SessionID = a.Data
+			}
+		case AVPProxyInfo:
+			if n < len(pis) {
+				pis[n] = msg[a.Offset:min(a.Offset+pad4(a.Len()), len(msg))]
+				n++
+			}
+		}
+	}
+	ea.ProxyInfo = pis[:n]
+	return AppendAnswerMessage(dst, *h, id, &ea)
+}

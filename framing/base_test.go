@@ -337,3 +337,39 @@ func requireParseError(t *testing.T, err, want error, code uint32) {
 	require.True(t, errors.As(err, &ae), "want an AVPError, got %v", err)
 	assert.Equal(t, code, ae.Code)
 }
+
+// AppendErrorFor echoes the request's Session-Id and Proxy-Info AVPs, in order.
+func TestAppendErrorFor(t *testing.T) {
+	pi := func(host string) []byte {
+		b, g := framing.BeginGrouped(nil, framing.AVPProxyInfo, framing.AVPFlagMandatory, 0)
+		b = framing.AppendString(b, framing.AVPProxyHost, framing.AVPFlagMandatory, 0, host)
+		b = framing.AppendOctets(b, framing.AVPProxyState, framing.AVPFlagMandatory, 0, []byte{7})
+		return framing.EndGrouped(b, g)
+	}
+	req, m := framing.BeginMessage(nil, framing.Header{Flags: framing.FlagRequest | framing.FlagProxiable, Code: 999, AppID: 5, HopByHop: 9, EndToEnd: 10})
+	req = framing.AppendString(req, framing.AVPSessionID, framing.AVPFlagMandatory, 0, "a;1;2")
+	req = append(req, pi("dra1")...)
+	req = framing.AppendString(req, framing.AVPOriginHost, framing.AVPFlagMandatory, 0, "peer")
+	req = append(req, pi("dra2")...)
+	req = framing.EndMessage(req, m)
+	h, err := framing.ParseHeader(req)
+	require.NoError(t, err)
+
+	ans := framing.AppendErrorFor(nil, req, &h, &mme, framing.CommandUnsupported, "no")
+	b, err := framing.ParseAnswerMessage(ans)
+	require.NoError(t, err)
+	assert.Equal(t, framing.CommandUnsupported, b.ResultCode)
+	assert.Equal(t, "a;1;2", string(b.SessionID))
+	assert.Equal(t, "no", string(b.ErrorMessage))
+	var echoed [][]byte
+	it := framing.AVPs(ans)
+	for it.Next() {
+		if a := it.AVP(); a.Code == framing.AVPProxyInfo {
+			echoed = append(echoed, ans[a.Offset:a.Offset+a.Len()])
+		}
+	}
+	assert.Equal(t, [][]byte{pi("dra1"), pi("dra2")}, echoed)
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		ans = framing.AppendErrorFor(ans[:0], req, &h, &mme, framing.CommandUnsupported, "")
+	}))
+}

@@ -7,7 +7,9 @@
 // into a small Answer whose byte fields alias the message (ParseECA); neither allocates. The EIR
 // side decodes an ECR the same way (ParseECR, with the receiver checks of RFC 6733 §7 mapped to
 // Result-Codes in a *RequestError) and encodes the answer (AppendECA, AppendRequestError); on
-// valid input neither allocates.
+// valid input neither allocates. EIR is a ready responder handler on top of them: an IMEI-prefix
+// Policy (the rule-file format of freeDiameter's test EIR) mapped to verdicts and delays, with the
+// ServeDiameter method that package server calls.
 //
 // Functions are safe for concurrent use on distinct buffers unless their doc says otherwise.
 package s13

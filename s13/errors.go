@@ -27,4 +27,10 @@ var (
 	// ErrInvalidHeaderBits: a request whose command flags are inconsistent (E bit set):
 	// answered with DIAMETER_INVALID_HDR_BITS (3008, E bit).
 	ErrInvalidHeaderBits = errors.New("s13: invalid header bits")
+	// ErrPolicy: a rule file (or a Rule given to NewPolicy) that cannot be used. Every error of
+	// ParsePolicy, LoadPolicy and NewPolicy about the rules themselves is a *PolicyError wrapping
+	// it.
+	ErrPolicy = errors.New("s13: invalid EIR policy")
+	// ErrEIRConfig: NewEIR was given an identity or option it cannot use.
+	ErrEIRConfig = errors.New("s13: invalid EIR configuration")
 )

@@ -1,0 +1,306 @@
+package server
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/wheel"
+	"github.com/panjf2000/gnet/v2"
+)
+
+// This file is the event-loop side: the gnet callbacks, and per loop the timing wheel, the batch
+// flush (one Write per touched connection per event), the pool of delayed answers and the
+// counters. Everything here runs on the loop's goroutine except OnTick and OnBoot, which say so.
+
+// loop is the state of one gnet event loop. Loop-owned, except the atomics the ticker and Stats
+// read.
+type loop struct {
+	s       *Server
+	el      gnet.EventLoop
+	wheel   *wheel.Wheel
+	rng     *rand.Rand
+	conns   []*conn // open connections, for Close
+	touched []*conn // connections with output or a close to carry out in this event
+	free    []*delayed
+	// hdr is the header handed to the Handler: a field, so that taking its address for an
+	// interface call does not move a local to the heap per request.
+	hdr framing.Header
+	ctr [numCounters]uint64 // counted during an event, published at its end
+
+	pub         counters
+	active      atomic.Int32 // connections on this loop
+	delayedN    atomic.Int32 // delayed answers pending
+	lastAdvance atomic.Int64 // when traffic last advanced the wheel: the ticker need not
+	tickPending atomic.Bool  // a tick task is queued: do not queue another
+}
+
+// Pool bounds: a burst of delayed answers leaves at most this many entries (and buffers this
+// large) behind for reuse; the rest go to the GC.
+const (
+	maxFreeDelayed   = 16 << 10
+	maxPooledAnswer  = 4 << 10
+	maxIdleOutBuffer = 1 << 20
+)
+
+func newLoop(s *Server, el gnet.EventLoop) *loop {
+	now := s.now()
+	seed := uint64(now) ^ uint64(time.Now().UnixNano())
+	l := &loop{
+		s:     s,
+		el:    el,
+		wheel: wheel.New(Tick, 1024, now),
+		rng:   rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15)),
+	}
+	l.lastAdvance.Store(now)
+	return l
+}
+
+// advance runs the timers due by now; their output waits for the flush at the end of the event.
+func (l *loop) advance(now int64) {
+	l.lastAdvance.Store(now)
+	l.wheel.Advance(now)
+}
+
+// Run is the tick task the ticker queues with Execute: it advances the wheel while no traffic
+// does.
+func (l *loop) Run(context.Context) error {
+	l.tickPending.Store(false)
+	l.advance(l.s.now())
+	l.flush(nil)
+	l.publish()
+	return nil
+}
+
+// touch queues c for the flush at the end of the current event.
+func (l *loop) touch(c *conn) {
+	if !c.touched {
+		c.touched = true
+		l.touched = append(l.touched, c)
+	}
+}
+
+// flush writes each touched connection's batch with one Write and carries out requested closes.
+// cur is the connection whose OnTraffic is running: its close is returned as gnet.Close (immediate)
+// rather than queued. A Write that fails closes its connection inside Write (gnet runs OnClose
+// there), which only clears c.gc; nothing here is re-entered.
+func (l *loop) flush(cur *conn) gnet.Action {
+	// Published before anything is written, so that a client that has its answer also sees it
+	// counted in Stats; the write counters follow at the end of the event.
+	l.publish()
+	act := gnet.None
+	for i := 0; i < len(l.touched); i++ {
+		c := l.touched[i]
+		l.touched[i] = nil
+		c.touched = false
+		gc := c.gc
+		if gc == nil {
+			continue // closed earlier in this event
+		}
+		if b := c.out; len(b) > 0 {
+			c.out = b[:0]
+			if !c.closeIssued && c.want != closeRST {
+				l.ctr[cWrites]++
+				l.ctr[cBytesOut] += uint64(len(b))
+				if _, err := gc.Write(b); err != nil || c.gc == nil {
+					continue
+				}
+				if gc.OutboundBuffered() > l.s.cfg.MaxOutboundBytes && c.want == keepOpen {
+					l.ctr[cSlowConsumerCloses]++
+					l.s.log.Warn("client does not read its answers, closing", "remote", c.remote,
+						"unsent_bytes", gc.OutboundBuffered())
+					c.want = closeFIN
+				}
+			}
+			if cap(c.out) > maxIdleOutBuffer {
+				c.out = nil // a burst grew it: let the GC have it back
+			}
+		}
+		if c.want != keepOpen && !c.closeIssued {
+			c.closeIssued = true
+			if c.want == closeRST {
+				_ = gc.SetLinger(0) // close sends RST: the stream cannot be trusted (RFC 6733 §2.1)
+			}
+			if c == cur {
+				act = gnet.Close
+			} else {
+				_ = gc.Close()
+			}
+		}
+	}
+	l.touched = l.touched[:0]
+	return act
+}
+
+// publish adds the event's counts to the shared counters.
+func (l *loop) publish() {
+	for i := range l.ctr {
+		if v := l.ctr[i]; v != 0 {
+			l.pub.v[i].Add(v)
+			l.ctr[i] = 0
+		}
+	}
+}
+
+// jitter returns one Tw: DWRInterval ± 2 s (RFC 3539 §3.4.1), the jitter capped at a quarter of
+// Tw so that the short intervals tests use stay positive.
+func (l *loop) jitter() int64 {
+	tw := int64(l.s.cfg.DWRInterval)
+	j := min(int64(2*time.Second), tw/4)
+	return tw - j + l.rng.Int64N(2*j+1)
+}
+
+// disconnectAll runs on the loop for Close: DPR on every open connection, close the ones still
+// waiting for their CER.
+func (l *loop) disconnectAll() {
+	s := l.s
+	now := s.now()
+	for _, c := range l.conns {
+		if c.want != keepOpen {
+			continue
+		}
+		switch c.state {
+		case stOpen:
+			c.out = framing.AppendDPR(c.out, c.nextHopByHop(), s.e2e.Next(), &s.id, framing.Rebooting)
+			l.touch(c)
+			l.ctr[cDPRSent]++
+			c.state = stLocalDPR
+			c.arm(now + int64(s.cfg.DPATimeout))
+		case stWaitCER:
+			c.close(closeFIN)
+		}
+	}
+	l.flush(nil)
+	l.publish()
+}
+
+// delayed is an answer waiting on the wheel, in its connection's list so that a close can drop it.
+type delayed struct {
+	timer      wheel.Timer
+	c          *conn
+	buf        []byte
+	prev, next *delayed
+}
+
+// Expire sends the answer (wheel callback).
+func (d *delayed) Expire(int64) { d.c.delayedDue(d) }
+
+func (l *loop) getDelayed() *delayed {
+	if n := len(l.free); n > 0 {
+		d := l.free[n-1]
+		l.free[n-1] = nil
+		l.free = l.free[:n-1]
+		return d
+	}
+	return &delayed{}
+}
+
+func (l *loop) putDelayed(d *delayed) {
+	d.c, d.prev, d.next = nil, nil, nil
+	if cap(d.buf) > maxPooledAnswer {
+		d.buf = nil
+	}
+	if len(l.free) < maxFreeDelayed {
+		l.free = append(l.free, d)
+	}
+}
+
+var (
+	_ wheel.Expirer = (*delayed)(nil)
+	_ gnet.Runnable = (*loop)(nil)
+)
+
+// handler is the gnet event handler.
+type handler struct {
+	gnet.BuiltinEventEngine
+	s *Server
+}
+
+var _ gnet.EventHandler = (*handler)(nil)
+
+// OnBoot runs on Start's run goroutine once the socket listens, before any loop runs.
+func (h *handler) OnBoot(eng gnet.Engine) gnet.Action {
+	s := h.s
+	s.eng = eng
+	if addr, err := boundAddr(eng); err == nil {
+		s.addr.Store(&addr)
+	} else {
+		s.log.Warn("cannot read the bound address", "err", err)
+	}
+	close(s.booted)
+	return gnet.None
+}
+
+func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
+	s := h.s
+	// Counted before the closing check, which Close makes in the opposite order: one of the two
+	// sees the other, so Close never misses a connection it should wait for.
+	s.active.Add(1)
+	if s.closing.Load() {
+		return nil, gnet.Close
+	}
+	l := s.loopFor(gc.EventLoop())
+	gc.SetContext(newConn(l, gc, s.now()))
+	l.publish()
+	return nil, gnet.None
+}
+
+// OnTraffic takes every byte gnet read (its inbound ring stays empty, so Next never copies),
+// answers every whole message, and writes each touched connection once.
+func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
+	c, _ := gc.Context().(*conn)
+	if c == nil {
+		_, _ = gc.Discard(-1)
+		return gnet.None
+	}
+	l := c.l
+	data, _ := gc.Next(-1)
+	now := l.s.now()
+	l.advance(now)
+	if len(data) > 0 {
+		l.ctr[cBytesIn] += uint64(len(data))
+		c.traffic(data, now)
+	}
+	act := l.flush(c)
+	l.publish()
+	return act
+}
+
+func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
+	s := h.s
+	if c, _ := gc.Context().(*conn); c != nil {
+		c.closed(err)
+		c.l.publish()
+	}
+	if s.active.Add(-1) == 0 && s.closing.Load() {
+		s.signalGone()
+	}
+	return gnet.None
+}
+
+// OnTick runs on gnet's ticker goroutine, not on a loop: it only queues a tick task on each loop
+// whose wheel traffic has not advanced lately (every Tick while delayed answers are pending, else
+// every idleTick), at most one at a time. Execute allocates a little, which is why busy loops are
+// skipped.
+func (h *handler) OnTick() (time.Duration, gnet.Action) {
+	s := h.s
+	now := s.now()
+	for _, l := range *s.loops.Load() {
+		if l.active.Load() == 0 {
+			continue
+		}
+		every := int64(idleTick)
+		if l.delayedN.Load() > 0 {
+			every = int64(Tick)
+		}
+		if now-l.lastAdvance.Load() < every || !l.tickPending.CompareAndSwap(false, true) {
+			continue
+		}
+		if err := l.el.Execute(context.Background(), l); err != nil {
+			l.tickPending.Store(false) // shutting down
+		}
+	}
+	return Tick, gnet.None
+}
