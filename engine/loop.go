@@ -35,6 +35,9 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 
 func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 	e := h.e
+	// The loop is awake from here on: callbacks that call Go while answers are processed, and
+	// callers meanwhile, must not write a wake-up byte; service clears the flag when it is done.
+	e.wakePending.Store(true)
 	switch cc := c.Context().(type) {
 	case ctrlCtx:
 		_, _ = c.Discard(-1) // the wake-up bytes; service below does the work
