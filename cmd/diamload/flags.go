@@ -1,0 +1,329 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hsdfat8/diam-gw/engine"
+)
+
+// One flag.FlagSet per subcommand. Go's flag package accepts -x and --x alike; short and long
+// names are registered on the same variable.
+
+const (
+	defaultOriginHost  = "gw.diamload.local"
+	defaultOriginRealm = "diamload.local"
+	defaultEIRHost     = "eir.diamload.local"
+	defaultListen      = "127.0.0.1:3868"
+	defaultRequests    = 10000
+	defaultConcurrency = 64
+	defaultTimeout     = 5 * time.Second
+	defaultWatchdog    = 30 * time.Second
+	selftestDuration   = 3 * time.Second
+)
+
+// runOpts are the options of run and selftest.
+type runOpts struct {
+	peers           stringList
+	conns           int
+	originHost      string
+	originRealm     string
+	identityPerConn bool
+	destRealm       string
+	destHost        string
+	requests        int64
+	duration        time.Duration
+	concurrency     int
+	rate            rateValue
+	warmup          time.Duration
+	timeout         time.Duration
+	watchdog        time.Duration
+	imei            string
+	imsi            string
+	seed            uint64
+	seedSet         bool
+	jsonOut         string
+	quiet           bool
+	maxErrorRatio   float64
+	client          string
+	serveOriginHost string
+	cpuProfile      string
+	rules           string
+	delay           delayValue
+	interval        time.Duration // progress period (hidden in tests)
+
+	selftest bool
+	imeiSet  bool
+}
+
+// serveOpts are the options of serve.
+type serveOpts struct {
+	listen      string
+	originHost  string
+	originRealm string
+	rules       string
+	delay       delayValue
+	watchdog    time.Duration
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// rateValue is a total request rate: "20000", "20000/s", "1200/1m", "50/100ms".
+type rateValue struct{ perSec float64 }
+
+func (r *rateValue) String() string {
+	if r == nil || r.perSec == 0 {
+		return "0"
+	}
+	return strconv.FormatFloat(r.perSec, 'f', -1, 64)
+}
+
+func (r *rateValue) Set(v string) error {
+	num, unit, hasUnit := strings.Cut(v, "/")
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) {
+		return errors.New("want a number of ECR/s, optionally /unit (20000, 20000/s, 1200/1m)")
+	}
+	per := time.Second
+	if hasUnit {
+		if unit != "" && (unit[0] < '0' || unit[0] > '9') {
+			unit = "1" + unit
+		}
+		if per, err = time.ParseDuration(unit); err != nil || per <= 0 {
+			return fmt.Errorf("bad unit %q: want a duration such as s, 1m, 100ms", unit)
+		}
+	}
+	r.perSec = n * float64(time.Second) / float64(per)
+	if r.perSec > 1e8 {
+		return errors.New("above 100M ECR/s")
+	}
+	return nil
+}
+
+// delayValue is a responder delay: fixed ("2ms") or uniformly random in a range ("1ms-5ms").
+type delayValue struct{ min, max time.Duration }
+
+func (d *delayValue) String() string {
+	if d == nil || d.max == 0 {
+		return "0"
+	}
+	if d.min == d.max {
+		return d.min.String()
+	}
+	return d.min.String() + "-" + d.max.String()
+}
+
+func (d *delayValue) Set(v string) error {
+	lo, hi, isRange := strings.Cut(v, "-")
+	a, err := time.ParseDuration(lo)
+	if err != nil || a < 0 {
+		return errors.New("want a duration (2ms) or a range (1ms-5ms)")
+	}
+	b := a
+	if isRange {
+		if b, err = time.ParseDuration(hi); err != nil || b < a {
+			return errors.New("want a range low-high with low <= high (1ms-5ms)")
+		}
+	}
+	if b > time.Minute {
+		return errors.New("above 1m")
+	}
+	d.min, d.max = a, b
+	return nil
+}
+
+// newFlagSet returns a silent FlagSet: parse errors become one line, not the usage dump.
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// runFlags registers the run (or selftest) flags on fs.
+func runFlags(fs *flag.FlagSet, o *runOpts, selftest bool) {
+	if !selftest {
+		fs.Var(&o.peers, "dra", "peer `host:port` (DRA or EIR); repeatable. None: an embedded EIR on 127.0.0.1")
+	}
+	fs.IntVar(&o.conns, "conns", 1, "connections per peer")
+	fs.StringVar(&o.originHost, "origin-host", defaultOriginHost, "our Origin-Host")
+	fs.StringVar(&o.originRealm, "origin-realm", defaultOriginRealm, "our Origin-Realm")
+	fs.BoolVar(&o.identityPerConn, "identity-per-conn", false, "connection k uses <first-label>-k.<rest> as Origin-Host")
+	fs.StringVar(&o.destRealm, "dest-realm", "", "Destination-Realm (default: --origin-realm)")
+	fs.StringVar(&o.destHost, "dest-host", "", "Destination-Host (default: none)")
+	fs.Int64Var(&o.requests, "requests", defaultRequests, "total ECRs; with --duration alone, the duration ends the run")
+	fs.Int64Var(&o.requests, "n", defaultRequests, "short for --requests")
+	fs.DurationVar(&o.duration, "duration", 0, "run for this long instead of a count")
+	fs.DurationVar(&o.duration, "d", 0, "short for --duration")
+	fs.IntVar(&o.concurrency, "concurrency", defaultConcurrency, "max ECRs in flight (closed loop: always this many)")
+	fs.IntVar(&o.concurrency, "c", defaultConcurrency, "short for --concurrency")
+	fs.Var(&o.rate, "rate", "open loop: total `ECR/s` (20000, 1200/1m); 0 = closed loop")
+	fs.DurationVar(&o.warmup, "warmup", 0, "send for this long first, excluded from the report")
+	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "answer timeout")
+	fs.DurationVar(&o.watchdog, "watchdog", defaultWatchdog, "Tw, the DWR interval (at least 6s)")
+	fs.StringVar(&o.imei, "imei", defaultIMEISpec, "IMEI `spec`: 14 or 15 digits, x = random digit, a 15th x = the Luhn check digit; prefix* pads with x to 14")
+	fs.StringVar(&o.imsi, "imsi", defaultIMSISpec, "User-Name (IMSI) `spec`, x = random digit, prefix* pads to 15; none omits it")
+	fs.Func("seed", "payload `seed` for reproducible runs (default: random, printed in the report)", func(v string) error {
+		n, err := strconv.ParseUint(v, 0, 64)
+		if err != nil {
+			return errors.New("want an unsigned integer")
+		}
+		o.seed, o.seedSet = n, true
+		return nil
+	})
+	fs.StringVar(&o.jsonOut, "json", "", "write the report as JSON to `file` (- = stdout, the human report then goes to stderr)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no live progress line")
+	fs.Float64Var(&o.maxErrorRatio, "max-error-ratio", -1, "exit 99 when errors/requests exceeds this, 0..1 (negative: no check)")
+	fs.StringVar(&o.client, "client", "engine", "client implementation: engine, or baseline (goroutine per connection, for comparison)")
+	fs.StringVar(&o.serveOriginHost, "serve-origin-host", defaultEIRHost, "Origin-Host of the embedded EIR")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured window to `file`")
+	fs.StringVar(&o.rules, "rules", "", "embedded EIR: rules `file` (eir_rules.conf format)")
+	fs.Var(&o.delay, "delay", "embedded EIR: answer delay, fixed (2ms) or random in a range (1ms-5ms)")
+	fs.DurationVar(&o.interval, "progress-interval", time.Second, "live progress period")
+}
+
+// parseRunFlags parses and checks run or selftest arguments.
+func parseRunFlags(name string, args []string, selftest bool) (*runOpts, error) {
+	o := &runOpts{selftest: selftest}
+	fs := newFlagSet(name)
+	runFlags(fs, o, selftest)
+	if err := parseFlags(fs, name, args); err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	o.imeiSet = set["imei"]
+	if len(o.peers) > 0 {
+		for _, f := range []string{"rules", "delay", "serve-origin-host"} {
+			if set[f] {
+				return nil, usagef("diamload %s: --%s configures the embedded EIR, which --dra replaces", name, f)
+			}
+		}
+	}
+	if selftest && !set["duration"] && !set["d"] && !set["requests"] && !set["n"] {
+		o.duration = selftestDuration
+	}
+	if o.duration > 0 && !set["requests"] && !set["n"] {
+		o.requests = 0 // the duration alone ends the run
+	}
+	return o, o.check(name)
+}
+
+// parseFlags parses args and turns a flag error into one usage line.
+func parseFlags(fs *flag.FlagSet, name string, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return flag.ErrHelp
+		}
+		return usagef("diamload %s: %v (see diamload %s -h)", name, err, name)
+	}
+	if fs.NArg() > 0 {
+		return usagef("diamload %s: unexpected argument %q (see diamload %s -h)", name, fs.Arg(0), name)
+	}
+	return nil
+}
+
+// check validates option values; each problem is one usage line naming the flag.
+func (o *runOpts) check(name string) error {
+	bad := func(format string, args ...any) error {
+		return usagef("diamload %s: %s", name, fmt.Sprintf(format, args...))
+	}
+	for _, p := range o.peers {
+		if err := checkHostPort(p); err != nil {
+			return bad("invalid --dra %q: %v", p, err)
+		}
+	}
+	var err error
+	switch {
+	case o.conns < 1 || o.conns > 1000:
+		return bad("invalid --conns %d: want 1-1000", o.conns)
+	case o.requests < 0:
+		return bad("invalid --requests %d: want a positive count", o.requests)
+	case o.duration < 0:
+		return bad("invalid --duration %v: want a positive duration", o.duration)
+	case o.requests == 0 && o.duration == 0:
+		return bad("invalid --requests 0: want a positive count (or --duration)")
+	case o.concurrency < 1 || o.concurrency > 1<<20:
+		return bad("invalid --concurrency %d: want 1-1048576", o.concurrency)
+	case o.warmup < 0:
+		return bad("invalid --warmup %v: want a positive duration", o.warmup)
+	case o.timeout <= 0 || o.timeout > time.Hour:
+		return bad("invalid --timeout %v: want 1ms-1h", o.timeout)
+	case o.watchdog < engine.MinDWRInterval:
+		return bad("invalid --watchdog %v: want at least %v (RFC 3539)", o.watchdog, engine.MinDWRInterval)
+	case o.maxErrorRatio > 1:
+		return bad("invalid --max-error-ratio %v: want 0..1", o.maxErrorRatio)
+	case o.client != "engine" && o.client != "baseline":
+		return bad("invalid --client %q: want engine or baseline", o.client)
+	case o.interval <= 0:
+		return bad("invalid --progress-interval %v: want a positive duration", o.interval)
+	case o.destHost != "" && strings.ContainsAny(o.destHost, " \t"):
+		return bad("invalid --dest-host %q", o.destHost)
+	}
+	if o.imei, err = parseIMEISpec(o.imei); err != nil {
+		return bad("%v", err)
+	}
+	if o.imsi, err = parseIMSISpec(o.imsi); err != nil {
+		return bad("%v", err)
+	}
+	if o.destRealm == "" {
+		o.destRealm = o.originRealm
+	}
+	return nil
+}
+
+func checkHostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return errors.New("want host:port")
+	}
+	if host == "" {
+		return errors.New("no host")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return errors.New("port must be 1-65535")
+	}
+	return nil
+}
+
+// parseServeFlags parses and checks serve arguments.
+func parseServeFlags(args []string) (*serveOpts, error) {
+	o := &serveOpts{}
+	fs := newFlagSet("serve")
+	serveFlags(fs, o)
+	if err := parseFlags(fs, "serve", args); err != nil {
+		return nil, err
+	}
+	bad := func(format string, args ...any) error {
+		return usagef("diamload serve: %s", fmt.Sprintf(format, args...))
+	}
+	if _, port, err := net.SplitHostPort(o.listen); err != nil {
+		return nil, bad("invalid --listen %q: want host:port", o.listen)
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return nil, bad("invalid --listen %q: port must be 0-65535", o.listen)
+	}
+	if o.watchdog < engine.MinDWRInterval {
+		return nil, bad("invalid --watchdog %v: want at least %v (RFC 3539)", o.watchdog, engine.MinDWRInterval)
+	}
+	return o, nil
+}
+
+// serveFlags registers the serve flags on fs.
+func serveFlags(fs *flag.FlagSet, o *serveOpts) {
+	fs.StringVar(&o.listen, "listen", defaultListen, "listen `host:port` (port 0: any free port)")
+	fs.StringVar(&o.originHost, "origin-host", defaultEIRHost, "our Origin-Host")
+	fs.StringVar(&o.originRealm, "origin-realm", defaultOriginRealm, "our Origin-Realm")
+	fs.StringVar(&o.rules, "rules", "", "IMEI rules `file` (eir_rules.conf format; default: everything WHITELISTED)")
+	fs.Var(&o.delay, "delay", "answer delay when no rule sets one: fixed (2ms) or random in a range (1ms-5ms)")
+	fs.DurationVar(&o.watchdog, "watchdog", defaultWatchdog, "Tw, the DWR interval towards idle clients (at least 6s)")
+}

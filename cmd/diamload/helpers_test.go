@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+// syncBuffer is a bytes.Buffer safe for the progress goroutine and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// cli runs the command in-process and returns its exit code and output.
+func cli(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr syncBuffer
+	code := run(ctx, args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// ctxT is a context bounded by d and the test.
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// decodeReport parses a --json - report, also as a generic map for schema checks.
+func decodeReport(t *testing.T, out string) (report, map[string]any) {
+	t.Helper()
+	var rp report
+	require.NoError(t, json.Unmarshal([]byte(out), &rp), "stdout must be only the JSON report: %q", out)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &m))
+	return rp, m
+}
+
+// requireBalanced asserts the report's books: requests == answers + sum(errors).
+func requireBalanced(t *testing.T, rp report) {
+	t.Helper()
+	e := rp.Errors
+	require.Equal(t, rp.Requests, rp.Answers+e.Timeout+e.Busy+e.NoConnection+e.ConnectionLost+e.Closed+e.Other,
+		"requests == answers + errors: %+v", rp)
+	require.Zero(t, rp.InFlightAtEnd)
+	require.True(t, rp.InvariantOK)
+}
+
+// oneLine asserts s is exactly one non-empty line.
+func requireOneLine(t *testing.T, s string) {
+	t.Helper()
+	s = strings.TrimSuffix(s, "\n")
+	require.NotEmpty(t, s)
+	require.NotContains(t, s, "\n", "want one line, got %q", s)
+}
+
+func writeFile(path, text string) error { return os.WriteFile(path, []byte(text), 0o644) }
+
+// Every goroutine a run starts (pacer, reviver, progress, engine, embedded EIR) ends with it;
+// gnet's process-wide ants pool is the exception.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
+		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"))
+}

@@ -1,0 +1,367 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/s13"
+)
+
+// report is the result of a run, as JSON (--json) and as text. Field names are a contract:
+// tools outside the project read them.
+type report struct {
+	Tool        string   `json:"tool"`
+	Command     string   `json:"command"`
+	Client      string   `json:"client"`
+	Mode        string   `json:"mode"` // closed or open
+	Concurrency int      `json:"concurrency"`
+	OfferedRPS  float64  `json:"offered_rps,omitempty"`
+	Peers       []string `json:"peers"`
+	ConnsPer    int      `json:"conns_per_peer"`
+	EmbeddedEIR bool     `json:"embedded_eir"`
+	Seed        uint64   `json:"seed"`
+	IMEI        string   `json:"imei"`
+	IMSI        string   `json:"imsi"`
+	TimeoutS    float64  `json:"timeout_s"`
+	WarmupS     float64  `json:"warmup_s"`
+	Interrupted bool     `json:"interrupted"`
+
+	Requests                uint64            `json:"requests"`
+	Answers                 uint64            `json:"answers"`
+	Errors                  errorCounts       `json:"errors"`
+	ResultCodes             map[string]uint64 `json:"result_codes"`
+	ExperimentalResultCodes map[string]uint64 `json:"experimental_result_codes"`
+	EquipmentStatus         equipmentCounts   `json:"equipment_status"`
+	InFlightAtEnd           int64             `json:"in_flight_at_end"`
+	InvariantOK             bool              `json:"invariant_ok"` // requests == answers + errors
+
+	DurationS       float64 `json:"duration_s"`        // measured window: first send to last completion
+	DurationAttackS float64 `json:"duration_attack_s"` // measured window: first to last send
+	ThroughputRPS   float64 `json:"throughput_rps"`    // answers / duration_s
+
+	LatencyUS           percentiles  `json:"latency_us"`
+	LatencyPolicy       string       `json:"latency_policy"`
+	ServiceLatencyUS    *percentiles `json:"service_latency_us,omitempty"`
+	SendLagUS           *percentiles `json:"send_lag_us,omitempty"`
+	LateSends           uint64       `json:"late_sends"`
+	LateDropped         uint64       `json:"late_dropped"`
+	LatencyClamped      uint64       `json:"latency_clamped"`
+	TimeoutsLateAnswers uint64       `json:"timeouts_late_answers"`
+
+	CPUUSPerRequest      float64 `json:"cpu_us_per_request"`
+	CPUIncludesResponder bool    `json:"cpu_includes_responder"`
+	RSSMaxKiB            int64   `json:"rss_max_kib"`
+
+	ExpectationsChecked   uint64 `json:"expectations_checked"`
+	ExpectationMismatches uint64 `json:"expectation_mismatches"`
+	FirstMismatch         string `json:"first_mismatch,omitempty"`
+
+	Connections []connReport     `json:"connections"`
+	Responder   *responderReport `json:"responder,omitempty"`
+	CloseError  string           `json:"close_error,omitempty"`
+	Checks      []check          `json:"checks"`
+	Passed      bool             `json:"passed"`
+}
+
+type errorCounts struct {
+	Timeout        uint64 `json:"timeout"`
+	Busy           uint64 `json:"busy"`
+	NoConnection   uint64 `json:"no_connection"`
+	ConnectionLost uint64 `json:"connection_lost"`
+	Closed         uint64 `json:"closed"`
+	Other          uint64 `json:"other"`
+}
+
+func (e errorCounts) total() uint64 {
+	return e.Timeout + e.Busy + e.NoConnection + e.ConnectionLost + e.Closed + e.Other
+}
+
+type equipmentCounts struct {
+	Whitelisted uint64 `json:"whitelisted"`
+	Blacklisted uint64 `json:"blacklisted"`
+	Greylisted  uint64 `json:"greylisted"`
+	Other       uint64 `json:"other"`
+}
+
+// check is one pass/fail condition of the run (a threshold or a selftest check).
+type check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail"`
+}
+
+// responderReport is the embedded EIR's side.
+type responderReport struct {
+	Addr     string        `json:"addr"`
+	Rules    string        `json:"rules"`
+	Stats    s13.EIRStats  `json:"stats"`
+	Server   any           `json:"server,omitempty"`
+	Delay    string        `json:"delay,omitempty"`
+	Duration time.Duration `json:"-"`
+}
+
+const (
+	latencyPolicyClosed = "closed loop: from submission to completion (service time). Answers of any Result-Code and timeouts are recorded, timeouts at the time they fired (about --timeout); other errors are not recorded."
+	latencyPolicyOpen   = "open loop: from the intended send time t0+i/rate to completion, so generator or target stalls count (no coordinated omission); service_latency_us is from the actual submission, send_lag_us the difference. Answers of any Result-Code and timeouts are recorded, timeouts at the time they fired (about --timeout); other errors are not recorded."
+)
+
+// buildReport assembles the report from the run's result and recorder.
+func buildReport(command string, res *result, rec *recorder) *report {
+	o := res.opts
+	c, lat, svc, lag := rec.final()
+	rp := &report{
+		Tool:        "diamload",
+		Command:     command,
+		Client:      res.client,
+		Mode:        "closed",
+		Concurrency: o.concurrency,
+		Peers:       res.peers,
+		ConnsPer:    o.conns,
+		EmbeddedEIR: res.embedded != nil,
+		Seed:        res.seed,
+		IMEI:        o.imei,
+		IMSI:        o.imsi,
+		TimeoutS:    o.timeout.Seconds(),
+		WarmupS:     res.warmup.Seconds(),
+		Interrupted: res.interrupted,
+
+		Requests: c.requests,
+		Answers:  c.answers,
+		Errors: errorCounts{
+			Timeout:        c.errs[errTimeout],
+			Busy:           c.errs[errBusy],
+			NoConnection:   c.errs[errNoConnection],
+			ConnectionLost: c.errs[errConnectionLost],
+			Closed:         c.errs[errClosed],
+			Other:          c.errs[errOther],
+		},
+		ResultCodes:             codeMap(c.resultCodes),
+		ExperimentalResultCodes: codeMap(c.expCodes),
+		EquipmentStatus: equipmentCounts{
+			Whitelisted: c.equip[s13.Whitelisted],
+			Blacklisted: c.equip[s13.Blacklisted],
+			Greylisted:  c.equip[s13.Greylisted],
+			Other:       c.equipOther,
+		},
+		InFlightAtEnd: c.inFlight,
+
+		DurationS:       round3(res.duration.Seconds()),
+		DurationAttackS: round3(res.attack.Seconds()),
+
+		LatencyUS:           lat,
+		LatencyPolicy:       latencyPolicyClosed,
+		ServiceLatencyUS:    svc,
+		SendLagUS:           lag,
+		LateSends:           c.lateSends,
+		LateDropped:         c.lateDropped,
+		LatencyClamped:      c.clamped,
+		TimeoutsLateAnswers: res.lateAnswers,
+
+		CPUIncludesResponder: res.embedded != nil,
+		RSSMaxKiB:            res.rssKiB,
+
+		ExpectationsChecked:   c.checked,
+		ExpectationMismatches: c.mismatches,
+		FirstMismatch:         c.firstMismatch,
+
+		Connections: res.conns,
+	}
+	if rp.Connections == nil {
+		rp.Connections = []connReport{}
+	}
+	if o.rate.perSec > 0 {
+		rp.Mode = "open"
+		rp.OfferedRPS = o.rate.perSec
+		rp.LatencyPolicy = latencyPolicyOpen
+	}
+	if res.duration > 0 {
+		rp.ThroughputRPS = round1(float64(c.answers) / res.duration.Seconds())
+	}
+	if c.answers > 0 {
+		rp.CPUUSPerRequest = round3(float64(res.cpu.Microseconds()) / float64(c.answers))
+	}
+	rp.InvariantOK = c.requests == c.answers+rp.Errors.total() && c.inFlight == 0
+	if res.closeErr != nil {
+		rp.CloseError = res.closeErr.Error()
+	}
+	if e := res.embedded; e != nil {
+		rp.Responder = e.report()
+	}
+	rp.addCheck("invariant", rp.InvariantOK, fmt.Sprintf("requests %d = answers %d + errors %d, %d in flight at the end",
+		c.requests, c.answers, rp.Errors.total(), c.inFlight))
+	if o.maxErrorRatio >= 0 {
+		ratio := 0.0
+		if c.requests > 0 {
+			ratio = float64(rp.Errors.total()) / float64(c.requests)
+		}
+		rp.addCheck("max-error-ratio", ratio <= o.maxErrorRatio,
+			fmt.Sprintf("errors/requests %.6f, limit %g", ratio, o.maxErrorRatio))
+	}
+	return rp
+}
+
+func (rp *report) addCheck(name string, ok bool, detail string) {
+	rp.Checks = append(rp.Checks, check{Name: name, OK: ok, Detail: detail})
+	rp.Passed = true
+	for _, c := range rp.Checks {
+		rp.Passed = rp.Passed && c.OK
+	}
+}
+
+func codeMap(m map[uint32]uint64) map[string]uint64 {
+	out := make(map[string]uint64, len(m))
+	for k, v := range m {
+		out[strconv.FormatUint(uint64(k), 10)] = v
+	}
+	return out
+}
+
+func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
+func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
+
+// writeJSON writes the report, indented, to w.
+func (rp *report) writeJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rp)
+}
+
+// writeText writes the human-readable report.
+func (rp *report) writeText(w io.Writer) {
+	target := fmt.Sprintf("%s × %d connection(s)", strings.Join(rp.Peers, ", "), rp.ConnsPer)
+	if rp.EmbeddedEIR {
+		target += " (embedded EIR)"
+	}
+	mode := fmt.Sprintf("closed loop, %d in flight", rp.Concurrency)
+	if rp.Mode == "open" {
+		mode = fmt.Sprintf("open loop at %g ECR/s, at most %d in flight", rp.OfferedRPS, rp.Concurrency)
+	}
+	fmt.Fprintf(w, "diamload %s: %s client, %s → %s\n", rp.Command, rp.Client, mode, target)
+	fmt.Fprintf(w, "payload: IMEI %s, IMSI %s, seed %d", rp.IMEI, rp.IMSI, rp.Seed)
+	if rp.WarmupS > 0 {
+		fmt.Fprintf(w, ", warm-up %.3gs excluded", rp.WarmupS)
+	}
+	fmt.Fprintln(w)
+	if rp.Interrupted {
+		fmt.Fprintln(w, "INTERRUPTED: the run was stopped before its end; in-flight requests were drained")
+	}
+	fmt.Fprintln(w)
+
+	e := rp.Errors
+	fmt.Fprintf(w, "requests   %d   answers %d   errors %d (timeout %d, busy %d, no connection %d, connection lost %d, closed %d, other %d)\n",
+		rp.Requests, rp.Answers, e.total(), e.Timeout, e.Busy, e.NoConnection, e.ConnectionLost, e.Closed, e.Other)
+	fmt.Fprintf(w, "duration   %.3fs (sending %.3fs)   throughput %.0f ECR/s\n", rp.DurationS, rp.DurationAttackS, rp.ThroughputRPS)
+	if rp.Mode == "open" {
+		fmt.Fprintf(w, "pacing     late sends (>1ms) %d   dropped (in-flight cap) %d\n", rp.LateSends, rp.LateDropped)
+	}
+	if len(rp.ResultCodes)+len(rp.ExperimentalResultCodes) > 0 {
+		fmt.Fprint(w, "results   ")
+		for _, k := range sortedKeys(rp.ResultCodes) {
+			n, _ := strconv.ParseUint(k, 10, 32)
+			fmt.Fprintf(w, " %s %s: %d", k, framing.ResultCode(n).String(), rp.ResultCodes[k])
+		}
+		for _, k := range sortedKeys(rp.ExperimentalResultCodes) {
+			n, _ := strconv.ParseUint(k, 10, 32)
+			fmt.Fprintf(w, " exp %s %s: %d", k, s13.ExperimentalResultCode(n).String(), rp.ExperimentalResultCodes[k])
+		}
+		fmt.Fprintln(w)
+	}
+	q := rp.EquipmentStatus
+	fmt.Fprintf(w, "equipment  WHITELISTED %d   BLACKLISTED %d   GREYLISTED %d", q.Whitelisted, q.Blacklisted, q.Greylisted)
+	if q.Other > 0 {
+		fmt.Fprintf(w, "   other %d", q.Other)
+	}
+	fmt.Fprintln(w)
+	if rp.ExpectationsChecked > 0 {
+		fmt.Fprintf(w, "expected   %d checked against the EIR policy, %d mismatches", rp.ExpectationsChecked, rp.ExpectationMismatches)
+		if rp.FirstMismatch != "" {
+			fmt.Fprintf(w, " (first: %s)", rp.FirstMismatch)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w)
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "latency\tp50\tp90\tp99\tp99.9\tmax\tcount\t")
+	row := func(name string, p *percentiles) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t\n", name, fmtUS(p.P50), fmtUS(p.P90), fmtUS(p.P99), fmtUS(p.P999), fmtUS(p.Max), p.Count)
+	}
+	if rp.Mode == "open" {
+		row("response (from intended)", &rp.LatencyUS)
+		row("service (from send)", rp.ServiceLatencyUS)
+		row("send lag", rp.SendLagUS)
+	} else {
+		row("service", &rp.LatencyUS)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "(%s", rp.LatencyPolicy)
+	if rp.LatencyClamped > 0 {
+		fmt.Fprintf(w, " %d values above the histogram range were recorded at its top.", rp.LatencyClamped)
+	}
+	fmt.Fprintln(w, ")")
+	if rp.TimeoutsLateAnswers > 0 {
+		fmt.Fprintf(w, "late answers (after their timeout, dropped): %d\n", rp.TimeoutsLateAnswers)
+	}
+	fmt.Fprintln(w)
+
+	cpu := fmt.Sprintf("cpu        %.2f µs per answer (user+sys of this process over the measured window", rp.CPUUSPerRequest)
+	if rp.CPUIncludesResponder {
+		cpu += ", embedded EIR included"
+	}
+	fmt.Fprintf(w, "%s)   peak RSS %.1f MiB\n\n", cpu, float64(rp.RSSMaxKiB)/1024)
+
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PEER\tORIGIN-HOST\tPEER-ORIGIN-HOST\tSTATE\tSENT\tRECEIVED\tTIMEOUTS\tFAILOVERS\tRECONNECTS\tLAST ERROR")
+	for _, c := range rp.Connections {
+		le := c.LastError
+		if le == "" {
+			le = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", c.Peer, c.OriginHost, dash(c.PeerOriginHost), c.State,
+			c.Sent, c.Received, c.Timeouts, c.Failovers, c.Reconnects, le)
+	}
+	tw.Flush()
+	if rp.CloseError != "" {
+		fmt.Fprintf(w, "close: %s\n", rp.CloseError)
+	}
+	if r := rp.Responder; r != nil {
+		s := r.Stats
+		fmt.Fprintf(w, "\nembedded EIR %s (rules: %s): answered %d (whitelisted %d, blacklisted %d, greylisted %d, unknown %d, result %d, experimental %d, request errors %d), dropped %d\n",
+			r.Addr, r.Rules, s.Answered(), s.Whitelisted, s.Blacklisted, s.Greylisted, s.Unknown, s.Result, s.Experimental, s.RequestErrors, s.Dropped)
+	}
+	fmt.Fprintln(w)
+	for _, c := range rp.Checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "FAIL"
+		}
+		fmt.Fprintf(w, "%s %s: %s\n", mark, c.Name, c.Detail)
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func sortedKeys(m map[string]uint64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, _ := strconv.Atoi(out[i])
+		b, _ := strconv.Atoi(out[j])
+		return a < b
+	})
+	return out
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/s13"
+)
+
+// eirOpts configures an EIR responder (serve, or the one embedded in run and selftest).
+type eirOpts struct {
+	listen      string
+	originHost  string
+	originRealm string
+	rules       string // rules file; "" uses rulesText, or everything WHITELISTED
+	rulesText   string
+	delay       delayValue
+	watchdog    time.Duration
+	seed        uint64
+}
+
+// responder is a running EIR.
+type responder struct {
+	impl      *responderImpl
+	eir       *s13.EIR
+	policy    *s13.Policy
+	addr      string
+	rulesName string
+	delay     delayValue
+}
+
+// startEIR builds the EIR handler from the rules and starts the responder.
+func startEIR(ctx context.Context, o eirOpts) (*responder, error) {
+	var (
+		pol  *s13.Policy
+		err  error
+		name = "built-in: every IMEI WHITELISTED"
+	)
+	switch {
+	case o.rules != "":
+		name = o.rules
+		if pol, err = s13.LoadPolicy(o.rules); err != nil {
+			return nil, usagef("invalid --rules: %v", err)
+		}
+	case o.rulesText != "":
+		name = "built-in selftest rules"
+		if pol, err = s13.ParsePolicy(strings.NewReader(o.rulesText)); err != nil {
+			return nil, fmt.Errorf("built-in rules: %w", err)
+		}
+	default:
+		pol = s13.DefaultPolicy()
+	}
+	var opts []s13.EIROption
+	switch {
+	case o.delay.max == 0:
+	case o.delay.min == o.delay.max:
+		opts = append(opts, s13.WithDelay(o.delay.min))
+	default:
+		opts = append(opts, s13.WithRandomDelay(o.delay.min, o.delay.max, o.seed))
+	}
+	eir, err := s13.NewEIR(framing.Identity{OriginHost: o.originHost, OriginRealm: o.originRealm,
+		OriginStateID: uint32(time.Now().Unix())}, pol, opts...)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	impl, addr, err := startServer(ctx, o, eir)
+	if err != nil {
+		return nil, fmt.Errorf("EIR on %s: %w", o.listen, err)
+	}
+	return &responder{impl: impl, eir: eir, policy: pol, addr: addr, rulesName: name, delay: o.delay}, nil
+}
+
+func (r *responder) Addr() string { return r.addr }
+
+// Close sends DPR to the connected clients (the server's Close) and stops.
+func (r *responder) Close(ctx context.Context) error { return r.impl.close(ctx) }
+
+func (r *responder) report() *responderReport {
+	rr := &responderReport{Addr: r.addr, Rules: r.rulesName, Stats: r.eir.Stats(), Server: r.impl.stats()}
+	if r.delay.max > 0 {
+		rr.Delay = r.delay.String()
+	}
+	return rr
+}
+
+// serve runs `diamload serve` until ctx ends (SIGINT/SIGTERM), then closes and prints stats.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseServeFlags(args)
+	if err != nil {
+		return err
+	}
+	r, err := startEIR(ctx, eirOpts{
+		listen:      o.listen,
+		originHost:  o.originHost,
+		originRealm: o.originRealm,
+		rules:       o.rules,
+		delay:       o.delay,
+		watchdog:    o.watchdog,
+		seed:        uint64(time.Now().UnixNano()),
+	})
+	if err != nil {
+		return err
+	}
+	delay := ""
+	if o.delay.max > 0 {
+		delay = ", default delay " + o.delay.String()
+	}
+	fmt.Fprintf(stdout, "diamload serve: EIR %s / %s listening on %s (rules: %s%s)\n",
+		o.originHost, o.originRealm, r.Addr(), r.rulesName, delay)
+	start := time.Now()
+	<-ctx.Done()
+	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cerr := r.Close(cctx)
+	rr := r.report()
+	s := rr.Stats
+	fmt.Fprintf(stdout, "diamload serve: stopped after %.1fs: answered %d (whitelisted %d, blacklisted %d, greylisted %d, unknown %d, result %d, experimental %d, request errors %d, unsupported %d), dropped %d, malformed %d\n",
+		time.Since(start).Seconds(), s.Answered(), s.Whitelisted, s.Blacklisted, s.Greylisted, s.Unknown,
+		s.Result, s.Experimental, s.RequestErrors, s.Unsupported, s.Dropped, s.Malformed)
+	if rr.Server != nil {
+		fmt.Fprintf(stdout, "diamload serve: server %+v\n", rr.Server)
+	}
+	if cerr != nil {
+		return fmt.Errorf("close: %w", cerr)
+	}
+	return nil
+}
