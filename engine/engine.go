@@ -92,7 +92,8 @@ type dra struct {
 type group struct {
 	priority int
 	usable   []*peer
-	rr       int
+	rr       int // the connection taking the current batch
+	burst    int // requests it took in this batch
 }
 
 // New checks cfg (after applying opts and filling defaults) and builds an Engine. Nothing is

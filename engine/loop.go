@@ -107,6 +107,9 @@ const drainBatch = 4096
 
 // drain moves up to drainBatch requests from the inbox onto connections.
 func (e *Engine) drain(now int64) int {
+	for _, g := range e.groups {
+		g.nextBatch()
+	}
 	n := 0
 	for n < drainBatch {
 		r, ok := e.inbox.Pop()
@@ -292,6 +295,11 @@ func (e *Engine) setUsable(p *peer, on bool) {
 // priority group that has any, skipping full windows, congested sockets, except and the
 // connections of avoid. A group with usable connections that are all full means ErrBusy; no group
 // with usable connections means ErrNoConnection.
+//
+// The rotation is per batch, not per request: the requests of one drain go to the same
+// connection (up to maxBurst), and the next drain starts on the next connection. Spreading one
+// batch over every connection would cost a write(2) per connection per batch for the same
+// balance over time; with one request per drain it is plain round-robin.
 func (e *Engine) route(except *peer, avoid *dra) (*peer, error) {
 	for _, g := range e.groups {
 		n := len(g.usable)
@@ -300,6 +308,9 @@ func (e *Engine) route(except *peer, avoid *dra) (*peer, error) {
 		}
 		if avoid != nil && !g.hasOther(avoid) {
 			continue
+		}
+		if g.rr >= n {
+			g.rr, g.burst = 0, 0
 		}
 		for i := 0; i < n; i++ {
 			k := g.rr + i
@@ -310,15 +321,30 @@ func (e *Engine) route(except *peer, avoid *dra) (*peer, error) {
 			if p == except || p.dra == avoid || p.slots.full() || (p.conn != nil && p.conn.OutboundBuffered() > e.cfg.MaxOutboundBytes) {
 				continue
 			}
-			g.rr = k + 1
-			if g.rr >= n {
-				g.rr = 0
+			if k != g.rr {
+				g.rr, g.burst = k, 0
+			}
+			if g.burst++; g.burst >= maxBurst {
+				g.nextBatch()
 			}
 			return p, nil
 		}
 		return nil, ErrBusy
 	}
 	return nil, ErrNoConnection
+}
+
+// maxBurst bounds how many requests of one batch go to one connection before the next one.
+const maxBurst = 128
+
+// nextBatch moves the rotation on when the current connection got requests.
+func (g *group) nextBatch() {
+	if g.burst > 0 {
+		g.rr, g.burst = g.rr+1, 0
+		if g.rr >= len(g.usable) {
+			g.rr = 0
+		}
+	}
 }
 
 // hasOther reports whether g has a usable connection of a DRA other than d.
