@@ -262,3 +262,19 @@ func TestNotStartedAndClosed(t *testing.T) {
 	require.True(t, errors.Is(err, ErrClosed) || errors.Is(err, ErrNotStarted), "%v", err)
 	require.ErrorIs(t, e.Start(ctxT(t, time.Second)), ErrClosed)
 }
+
+// Answers cut into pieces at every size (down to one byte per write) are reassembled.
+func TestFragmentedAnswers(t *testing.T) {
+	var chunk atomic.Int64
+	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+		return testpeer.Reply{Chunk: int(chunk.Load())}
+	}})
+	e := startEngine(t, testConfig(peer.Addr()))
+	for _, n := range []int64{1, 2, 3, 5, 7, 19, 64, 250, 4096} {
+		chunk.Store(n)
+		ans, err := e.Check(ctxT(t, 3*time.Second), testReq)
+		require.NoError(t, err, "chunks of %d", n)
+		assert.Equal(t, s13.Whitelisted, ans.EquipmentStatus, "chunks of %d", n)
+	}
+	assert.Zero(t, e.Stats().Total.ProtocolErrors)
+}

@@ -25,6 +25,7 @@ type Reply struct {
 	Delay   time.Duration // answer after this long
 	Drop    bool          // never answer
 	Raw     []byte        // send these bytes instead of an ECA
+	Chunk   int           // write the answer in pieces of this many bytes, one write each
 }
 
 // Config describes the peer.
@@ -397,8 +398,26 @@ func (c *Conn) ecr(msg []byte) bool {
 		out = s13.AppendECA(nil, &req, c.id(), &r.Verdict)
 	}
 	if r.Delay > 0 {
-		time.AfterFunc(r.Delay, func() { _ = c.Write(out) })
+		time.AfterFunc(r.Delay, func() { _ = c.writeChunks(out, r.Chunk) })
 		return true
 	}
-	return c.Write(out) == nil
+	return c.writeChunks(out, r.Chunk) == nil
+}
+
+// writeChunks writes b in pieces of chunk bytes (all of it at once when chunk <= 0), holding the
+// write lock throughout so that nothing interleaves.
+func (c *Conn) writeChunks(b []byte, chunk int) error {
+	if chunk <= 0 {
+		return c.Write(b)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	for len(b) > 0 {
+		k := min(chunk, len(b))
+		if _, err := c.nc.Write(b[:k]); err != nil {
+			return err
+		}
+		b = b[k:]
+	}
+	return nil
 }
