@@ -175,6 +175,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 				slots:    newSlotTable(cfg.MaxInFlight, rng.Uint32()),
 				usableAt: -1,
 				out:      bytebufferpool.Get(),
+				frames:   reassembler{max: cfg.MaxMessageSize},
 			}
 			p.stats.setState(fsm.Disconnected)
 			d.peers = append(d.peers, p)

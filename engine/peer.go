@@ -28,9 +28,10 @@ type peer struct {
 	dialCancel context.CancelFunc // cancels the dial in flight
 	closing    bool               // Close issued on conn: ignore what else it says
 	out        *bytebufferpool.ByteBuffer
-	partial    []byte // an incomplete frame carried over to the next read
-	touched    bool   // out holds bytes to flush
-	rearmed    bool   // the watchdog was re-armed by a message of the current read
+	frames     reassembler
+	now        int64 // loop clock of the read being handled
+	touched    bool  // out holds bytes to flush
+	rearmed    bool  // the watchdog was re-armed by a message of the current read
 
 	slots    slotTable
 	usableAt int // index in the group's usable list, -1 when not usable
@@ -243,7 +244,7 @@ func (p *peer) opened(c gnet.Conn, attempt uint64) bool {
 	}
 	p.dialCancel = nil
 	p.conn, p.closing = c, false
-	p.partial = p.partial[:0]
+	p.frames.reset()
 	p.out.Reset()
 	p.stats.connected(c.LocalAddr().String(), c.RemoteAddr().String())
 	if p.stats.opens.Add(1) > 1 {
@@ -260,7 +261,7 @@ func (p *peer) closed(err error) {
 	}
 	p.conn = nil
 	p.closing = false
-	p.partial = p.partial[:0]
+	p.frames.reset()
 	p.out.Reset()
 	p.step(fsm.Event{Kind: fsm.EvTransportLost}, nil)
 }

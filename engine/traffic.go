@@ -12,8 +12,7 @@ import (
 
 // traffic consumes everything gnet has read for p and handles every complete message. gnet's
 // own inbound ring is never used: all bytes are taken (zero-copy while the ring is empty, which
-// it always is). A frame cut by the end of a read is kept in p.partial, and the next read only
-// copies the bytes that complete it; everything after is handled in place.
+// it always is) and cut into messages by p.frames.
 func (p *peer) traffic(c gnet.Conn, now int64) gnet.Action {
 	data, _ := c.Next(-1)
 	if len(data) == 0 {
@@ -23,58 +22,24 @@ func (p *peer) traffic(c gnet.Conn, now int64) gnet.Action {
 	if p.closing {
 		return gnet.None
 	}
-	p.rearmed = false
-	if len(p.partial) > 0 {
-		if data = p.complete(data, now); len(p.partial) > 0 {
-			return gnet.None // still incomplete: all of data went into p.partial
-		}
-	}
-	for len(data) > 0 && !p.closing && p.conn == c {
-		n, err := framing.FrameLen(data, p.e.cfg.MaxMessageSize)
-		if err != nil {
-			p.framingError(err)
-			return gnet.None
-		}
-		if n == 0 {
-			p.partial = append(p.partial[:0], data...)
-			break
-		}
-		p.message(data[:n], now)
-		data = data[n:]
+	p.rearmed, p.now = false, now
+	if err := p.frames.feed(data, p); err != nil {
+		p.framingError(err)
 	}
 	return gnet.None
 }
 
-// complete adds the bytes of data that p.partial still lacks, handles the frame once it is whole
-// and returns the rest of data.
-func (p *peer) complete(data []byte, now int64) []byte {
-	if len(p.partial) < 4 { // the length field first
-		k := min(4-len(p.partial), len(data))
-		p.partial = append(p.partial, data[:k]...)
-		data = data[k:]
-		if len(p.partial) < 4 {
-			return data
-		}
-	}
-	if _, err := framing.FrameLen(p.partial[:4], p.e.cfg.MaxMessageSize); err != nil {
-		p.framingError(err)
-		return nil
-	}
-	size := int(p.partial[1])<<16 | int(p.partial[2])<<8 | int(p.partial[3])
-	k := min(size-len(p.partial), len(data))
-	p.partial = append(p.partial, data[:k]...)
-	data = data[k:]
-	if len(p.partial) == size {
-		p.message(p.partial, now)
-		p.partial = p.partial[:0]
-	}
-	return data
+// frame handles one message cut by the reassembler; false stops the cutting (the connection is
+// closing).
+func (p *peer) frame(msg []byte) bool {
+	p.message(msg, p.now)
+	return !p.closing && p.conn != nil
 }
 
 // framingError resets a stream that broke the framing rules: it cannot be resynchronised
 // (RFC 6733 §2.1).
 func (p *peer) framingError(err error) {
-	p.partial = p.partial[:0]
+	p.frames.reset()
 	p.stats.protocolErrors.Add(1)
 	p.stats.setError(&Error{Err: ErrProtocol, DRA: p.dra.name, Conn: p.index, Cause: err})
 	p.e.log.Warn("framing error, resetting", "dra", p.dra.name, "conn", p.index, "err", err)
