@@ -177,6 +177,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 				out:      bytebufferpool.Get(),
 				frames:   reassembler{max: cfg.MaxMessageSize},
 			}
+			p.tmpl = s13.NewECRTemplate(p.id.OriginHost, p.id.OriginRealm, cfg.DestinationRealm, cfg.DestinationHost, e.sessHi)
 			p.stats.setState(fsm.Disconnected)
 			d.peers = append(d.peers, p)
 			e.peers = append(e.peers, p)

@@ -162,7 +162,7 @@ func (e *Engine) send(r *request, now int64, from *peer) {
 		SessionHi:   r.sessHi,
 		SessionLo:   r.sessLo,
 	}
-	p.write(s13.AppendECR(p.buf(), &env, &r.req))
+	p.write(r.origin.tmpl.Append(p.buf(), &env, &r.req))
 	p.stats.requests.Add(1)
 	p.stats.inFlight.Add(1)
 	if r.retransmit {

@@ -10,6 +10,7 @@ import (
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
+	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/panjf2000/gnet/v2"
 	"github.com/valyala/bytebufferpool"
 )
@@ -21,6 +22,7 @@ type peer struct {
 	dra   *dra
 	index int // 1-based within the DRA
 	id    framing.Identity
+	tmpl  *s13.ECRTemplate // this identity's ECRs to the default destination, pre-encoded
 	m     *fsm.Machine
 
 	conn       gnet.Conn

@@ -34,26 +34,43 @@ type Envelope struct {
 // Software-Version}, User-Name. Flags are R and P, plus T when env.Retransmit. It does not
 // validate r (see Request.Validate) and allocates nothing when dst has room.
 func AppendECR(dst []byte, env *Envelope, r *Request) []byte {
-	flags := framing.FlagRequest | framing.FlagProxiable
-	if env.Retransmit {
-		flags |= framing.FlagRetransmit
-	}
-	dst, m := framing.BeginMessage(dst, framing.Header{
-		Flags: flags, Code: CommandCode, AppID: AppID, HopByHop: env.HopByHop, EndToEnd: env.EndToEnd,
-	})
+	dst, m := beginECR(dst, env)
 	if r.SessionID != "" {
 		dst = framing.AppendString(dst, framing.AVPSessionID, framing.AVPFlagMandatory, 0, r.SessionID)
 	} else {
 		dst = AppendSessionIDAVP(dst, env.OriginHost, env.SessionHi, env.SessionLo)
 	}
+	dst = appendMiddle(dst, env.OriginHost, env.OriginRealm, r.DestinationRealm, r.DestinationHost)
+	dst = appendTerminal(dst, r)
+	return framing.EndMessage(dst, m)
+}
+
+// beginECR appends the ECR header: R and P, and T for a retransmission.
+func beginECR(dst []byte, env *Envelope) ([]byte, int) {
+	flags := framing.FlagRequest | framing.FlagProxiable
+	if env.Retransmit {
+		flags |= framing.FlagRetransmit
+	}
+	return framing.BeginMessage(dst, framing.Header{
+		Flags: flags, Code: CommandCode, AppID: AppID, HopByHop: env.HopByHop, EndToEnd: env.EndToEnd,
+	})
+}
+
+// appendMiddle appends the AVPs between Session-Id and Terminal-Information, the part an
+// ECRTemplate keeps encoded.
+func appendMiddle(dst []byte, originHost, originRealm, destRealm, destHost string) []byte {
 	dst = appendVendorSpecificApp(dst)
 	dst = framing.AppendEnumerated(dst, framing.AVPAuthSessionState, framing.AVPFlagMandatory, 0, framing.NoStateMaintained)
-	dst = framing.AppendString(dst, framing.AVPOriginHost, framing.AVPFlagMandatory, 0, env.OriginHost)
-	dst = framing.AppendString(dst, framing.AVPOriginRealm, framing.AVPFlagMandatory, 0, env.OriginRealm)
-	if r.DestinationHost != "" {
-		dst = framing.AppendString(dst, framing.AVPDestinationHost, framing.AVPFlagMandatory, 0, r.DestinationHost)
+	dst = framing.AppendString(dst, framing.AVPOriginHost, framing.AVPFlagMandatory, 0, originHost)
+	dst = framing.AppendString(dst, framing.AVPOriginRealm, framing.AVPFlagMandatory, 0, originRealm)
+	if destHost != "" {
+		dst = framing.AppendString(dst, framing.AVPDestinationHost, framing.AVPFlagMandatory, 0, destHost)
 	}
-	dst = framing.AppendString(dst, framing.AVPDestinationRealm, framing.AVPFlagMandatory, 0, r.DestinationRealm)
+	return framing.AppendString(dst, framing.AVPDestinationRealm, framing.AVPFlagMandatory, 0, destRealm)
+}
+
+// appendTerminal appends Terminal-Information{IMEI, Software-Version} and User-Name.
+func appendTerminal(dst []byte, r *Request) []byte {
 	var ti int
 	dst, ti = framing.BeginGrouped(dst, AVPTerminalInformation, framing.AVPFlagMandatory, VendorID)
 	dst = framing.AppendString(dst, AVPIMEI, framing.AVPFlagMandatory, VendorID, r.IMEI)
@@ -64,7 +81,7 @@ func AppendECR(dst []byte, env *Envelope, r *Request) []byte {
 	if r.IMSI != "" {
 		dst = framing.AppendString(dst, framing.AVPUserName, framing.AVPFlagMandatory, 0, r.IMSI)
 	}
-	return framing.EndMessage(dst, m)
+	return dst
 }
 
 // appendVendorSpecificApp appends Vendor-Specific-Application-Id{Vendor-Id 10415,
