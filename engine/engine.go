@@ -70,6 +70,7 @@ type Engine struct {
 	touched   []*peer
 	servicing bool
 	stopping  bool
+	answer    s13.Answer // the answer being delivered; its fields alias the read buffer
 
 	client     *gnet.Client
 	ctrl       gnet.Conn

@@ -131,18 +131,18 @@ func (p *peer) answer(msg []byte, h *framing.Header, now int64) {
 	r.peer = nil
 	p.stats.inFlight.Add(-1)
 	p.stats.rtt(now - r.sentAt)
-	a, err := s13.ParseECA(msg)
-	if err != nil {
+	a := &p.e.answer // one decoded answer at a time: the loop's scratch
+	if err := s13.ParseECAInto(msg, a); err != nil {
 		p.stats.malformed.Add(1)
 		p.e.complete(r, nil, p.e.reqErr(ErrMalformedAnswer, p, err))
 		return
 	}
-	p.stats.countAnswer(&a)
+	p.stats.countAnswer(a)
 	if a.IsError() && (a.ResultCode == framing.UnableToDeliver || a.ResultCode == framing.TooBusy) &&
 		p.e.retryElsewhere(r, p, now) {
 		return
 	}
-	p.e.complete(r, &a, nil)
+	p.e.complete(r, a, nil)
 }
 
 // cea handles the Capabilities-Exchange-Answer: 2001, no E bit, S13 or Relay advertised, and the

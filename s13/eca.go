@@ -109,13 +109,21 @@ const (
 // is safe for concurrent use.
 func ParseECA(msg []byte) (Answer, error) {
 	var a Answer
+	err := ParseECAInto(msg, &a)
+	return a, err
+}
+
+// ParseECAInto is ParseECA filling *a, which it resets first: a hot path keeps one Answer and
+// saves copying it out of a return value.
+func ParseECAInto(msg []byte, a *Answer) error {
+	*a = Answer{}
 	var h framing.Header
 	msg, err := framing.ReadMessage(msg, &h)
 	if err != nil {
-		return a, err
+		return err
 	}
 	if h.Code != CommandCode || h.IsRequest() || (h.AppID != AppID && !h.IsError()) {
-		return a, fmt.Errorf("%w: %s, application %d", ErrNotECA, framing.CommandName(h.Code, h.IsRequest()), h.AppID)
+		return fmt.Errorf("%w: %s, application %d", ErrNotECA, framing.CommandName(h.Code, h.IsRequest()), h.AppID)
 	}
 	a.HopByHop, a.EndToEnd, a.Flags = h.HopByHop, h.EndToEnd, h.Flags
 	var seen uint32
@@ -138,31 +146,31 @@ func ParseECA(msg []byte) (Answer, error) {
 			bit, err = a.base(av)
 		}
 		if err != nil {
-			return a, err
+			return err
 		}
 		if bit != 0 {
 			if seen&bit != 0 {
-				return a, &framing.AVPError{Code: av.Code, Vendor: av.Vendor, Offset: av.Offset, Err: framing.ErrDuplicateAVP}
+				return &framing.AVPError{Code: av.Code, Vendor: av.Vendor, Offset: av.Offset, Err: framing.ErrDuplicateAVP}
 			}
 			seen |= bit
 		}
 	}
 	if it.Err() != nil {
-		return a, it.Err()
+		return it.Err()
 	}
 	switch {
 	case seen&ecaOriginHost == 0:
-		return a, &framing.AVPError{Code: framing.AVPOriginHost, Offset: framing.HeaderLen, Err: framing.ErrMissingAVP}
+		return &framing.AVPError{Code: framing.AVPOriginHost, Offset: framing.HeaderLen, Err: framing.ErrMissingAVP}
 	case seen&ecaOriginRealm == 0:
-		return a, &framing.AVPError{Code: framing.AVPOriginRealm, Offset: framing.HeaderLen, Err: framing.ErrMissingAVP}
+		return &framing.AVPError{Code: framing.AVPOriginRealm, Offset: framing.HeaderLen, Err: framing.ErrMissingAVP}
 	case seen&(ecaResultCode|ecaExperimental) == 0:
-		return a, ErrNoResult
+		return ErrNoResult
 	case seen&ecaResultCode != 0 && seen&ecaExperimental != 0:
-		return a, ErrBothResults
+		return ErrBothResults
 	case a.IsError() && seen&ecaResultCode == 0:
-		return a, fmt.Errorf("%w: E-bit answer without Result-Code", ErrNoResult)
+		return fmt.Errorf("%w: E-bit answer without Result-Code", ErrNoResult)
 	}
-	return a, nil
+	return nil
 }
 
 // base decodes one base-protocol (vendor 0) AVP of an ECA and returns its occurrence bit, 0 for
