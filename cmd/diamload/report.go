@@ -56,6 +56,7 @@ type report struct {
 	TimeoutsLateAnswers uint64       `json:"timeouts_late_answers"`
 
 	CPUUSPerRequest      float64 `json:"cpu_us_per_request"`
+	AllocsPerRequest     float64 `json:"allocs_per_request"` // heap allocations of the whole process / answers
 	CPUIncludesResponder bool    `json:"cpu_includes_responder"`
 	RSSMaxKiB            int64   `json:"rss_max_kib"`
 
@@ -186,6 +187,7 @@ func buildReport(command string, res *result, rec *recorder) *report {
 	}
 	if c.answers > 0 {
 		rp.CPUUSPerRequest = round3(float64(res.cpu.Microseconds()) / float64(c.answers))
+		rp.AllocsPerRequest = round3(float64(res.mallocs) / float64(c.answers))
 	}
 	rp.InvariantOK = c.requests == c.answers+rp.Errors.total() && c.inFlight == 0
 	if res.closeErr != nil {
@@ -311,7 +313,7 @@ func (rp *report) writeText(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 
-	cpu := fmt.Sprintf("cpu        %.2f µs per answer (user+sys of this process over the measured window", rp.CPUUSPerRequest)
+	cpu := fmt.Sprintf("cpu        %.2f µs and %.3f allocations per answer (user+sys and heap allocations of this process over the measured window", rp.CPUUSPerRequest, rp.AllocsPerRequest)
 	if rp.CPUIncludesResponder {
 		cpu += ", embedded EIR included"
 	}

@@ -232,6 +232,7 @@ type result struct {
 	duration    time.Duration // measured window: start to last completion
 	attack      time.Duration // measured window: start to the last submission
 	cpu         time.Duration // user+sys during the measured window
+	mallocs     uint64        // heap allocations during the measured window
 	rssKiB      int64
 	conns       []connReport
 	lateAnswers uint64
@@ -337,10 +338,12 @@ func load(ctx context.Context, o *runOpts, stderr io.Writer) (*result, *recorder
 
 	// Measurement bookkeeping starts now, or when the warm-up ends.
 	var cpu0 time.Duration
+	var mallocs0 uint64
 	var profiling bool
 	beginMeasure := func() {
 		r.startedAt = r.clock()
 		cpu0 = cpuTime()
+		mallocs0 = mallocs()
 		if profile != nil {
 			if err := pprof.StartCPUProfile(profile); err != nil {
 				fmt.Fprintf(stderr, "diamload: --cpuprofile: %v\n", err)
@@ -421,6 +424,7 @@ func load(ctx context.Context, o *runOpts, stderr io.Writer) (*result, *recorder
 		end = max(last, r.stoppedAt.Load())
 	}
 	res.cpu = cpuTime() - cpu0
+	res.mallocs = mallocs() - mallocs0
 	if profiling {
 		pprof.StopCPUProfile()
 	}

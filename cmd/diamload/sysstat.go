@@ -19,6 +19,14 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// mallocs returns the heap allocations of the process so far. ReadMemStats stops the world
+// briefly: call it at the edges of a measurement only.
+func mallocs() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.Mallocs
+}
+
 // peakRSSKiB returns the process's peak resident set size in KiB: VmHWM from /proc/self/status,
 // else ru_maxrss (KiB on Linux, bytes on macOS). VmHWM comes first because ru_maxrss survives
 // execve: under `go run` it would report the go command's own peak.
