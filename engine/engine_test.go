@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -25,4 +26,25 @@ func TestCheckWhitelisted(t *testing.T) {
 	assert.Equal(t, "Open", st.Conns[0].State)
 	assert.EqualValues(t, 1, st.Total.Answers.Success)
 	assert.Equal(t, "eir.test.local", st.Conns[0].PeerOriginHost)
+}
+
+// The CER names us, our realm, the socket's address, and advertises S13 the 3GPP way.
+func TestCERContents(t *testing.T) {
+	peer := startPeer(t, testpeer.Config{})
+	cfg := testConfig(peer.Addr())
+	cfg.OriginStateID = 77
+	startEngine(t, cfg)
+	ev, err := peer.Await(ctxT(t, 2*time.Second), testpeer.GotCER)
+	require.NoError(t, err)
+	caps, err := framing.ParseCER(ev.Msg)
+	require.NoError(t, err)
+	assert.Equal(t, "gw.test.local", caps.OriginHost)
+	assert.Equal(t, "test.local", caps.OriginRealm)
+	assert.Equal(t, []netip.Addr{netip.MustParseAddr("127.0.0.1")}, caps.HostIPAddresses)
+	assert.Equal(t, uint32(10415), caps.VendorID)
+	assert.Equal(t, "diam-gw", caps.ProductName)
+	assert.Equal(t, uint32(77), caps.OriginStateID)
+	assert.Equal(t, []uint32{10415}, caps.SupportedVendorIDs)
+	assert.Equal(t, []framing.VendorApp{{VendorID: 10415, AuthAppID: 16777252}}, caps.VendorSpecificApps)
+	assert.True(t, caps.Supports(s13.AppID))
 }

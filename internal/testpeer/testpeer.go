@@ -66,6 +66,7 @@ type Event struct {
 	Conn   *Conn
 	Header framing.Header
 	Origin string // Origin-Host of the message, when it has one
+	Msg    []byte // a copy of the message (CER events only)
 }
 
 // Peer is the listening test peer.
@@ -315,6 +316,7 @@ func (c *Conn) handle(msg []byte) bool {
 	switch {
 	case h.Code == framing.CmdCapabilitiesExchange && h.IsRequest():
 		ev.Kind = GotCER
+		ev.Msg = msg // handle gets its own copy of every message
 		o := string(b.OriginHost)
 		c.Origin.Store(&o)
 		p.emit(ev)
