@@ -353,6 +353,9 @@ func tsharkPath(t *testing.T) string {
 	t.Helper()
 	p, err := exec.LookPath("tshark")
 	if err != nil {
+		if os.Getenv("DIAMGW_REQUIRE_PEERS") != "" {
+			t.Fatalf("DIAMGW_REQUIRE_PEERS is set but tshark is missing: %v", err)
+		}
 		t.Skipf("tshark not installed: %v", err)
 	}
 	return p

@@ -16,6 +16,9 @@ import (
 func TestInteropFreeDiameterRun(t *testing.T) {
 	dra := os.Getenv("DIAMGW_FD_DRA")
 	if dra == "" {
+		if os.Getenv("DIAMGW_REQUIRE_PEERS") != "" {
+			t.Fatal("DIAMGW_REQUIRE_PEERS is set but DIAMGW_FD_DRA is not")
+		}
 		t.Skip("DIAMGW_FD_DRA not set: start shared/peers/freediameter/start.sh dra and set DIAMGW_FD_DRA=127.0.0.1:3868")
 	}
 	for i := 1; i <= 2; i++ {
