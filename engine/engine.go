@@ -35,7 +35,6 @@ type Engine struct {
 
 	// Shared with callers.
 	started, closing atomic.Bool
-	submitters       atomic.Int64 // callers between the closing check and the inbox push
 	outstanding      atomic.Int64 // accepted, not yet completed
 	usable           atomic.Int32 // usable connections
 	callbackPanics   atomic.Uint64
@@ -45,9 +44,7 @@ type Engine struct {
 	postMu           sync.Mutex
 	posted           []func()
 	postedN          atomic.Int32 // len(posted), readable without the lock
-	e2e              *framing.EndToEndIDs
-	sessHi           uint32
-	sessLo           atomic.Uint32
+	sessHi           uint32       // high part of generated Session-Ids: the start time
 	pool             sync.Pool
 	epoch            time.Time
 	readyMu          sync.Mutex
@@ -68,6 +65,9 @@ type Engine struct {
 	retries   []*request
 	spare     []*request
 	touched   []*peer
+	dirty     []*peer // connections whose counters changed since they were last published
+	e2e       uint32  // next End-to-End id
+	sessLo    uint32  // low part of the next generated Session-Id
 	servicing bool
 	stopping  bool
 	answer    s13.Answer // the answer being delivered; its fields alias the read buffer
@@ -120,7 +120,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		inbox:     inbox.NewRing[*request](cfg.SendBufferSize),
-		e2e:       framing.NewEndToEndIDs(framing.EndToEndSeed(now.Unix(), rng.Uint32())),
+		e2e:       framing.EndToEndSeed(now.Unix(), rng.Uint32()),
 		sessHi:    uint32(now.Unix()),
 		epoch:     now,
 		readyCh:   make(chan struct{}),
@@ -178,6 +178,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 				out:      bytebufferpool.Get(),
 				frames:   reassembler{max: cfg.MaxMessageSize},
 			}
+			p.stats.p = p
 			p.tmpl = s13.NewECRTemplate(p.id.OriginHost, p.id.OriginRealm, cfg.DestinationRealm, cfg.DestinationHost, e.sessHi)
 			p.stats.setState(fsm.Disconnected)
 			d.peers = append(d.peers, p)
@@ -411,45 +412,38 @@ func (e *Engine) prepare(req *s13.Request, deadline int64) (*request, error) {
 	}
 	r := e.getRequest()
 	r.req = *req
-	r.e2e = e.e2e.Next()
-	if req.SessionID == "" {
-		r.sessHi, r.sessLo = e.sessHi, e.sessLo.Add(1)
-	}
 	r.deadline = deadline
 	return r, nil
 }
 
 // submit admits r: the engine must be running, a connection usable, and room left in the
 // windows of the usable connections and in the inbox. Errors are bare sentinels: under overload
-// they are frequent and must not allocate.
+// they are frequent and must not allocate. outstanding is raised before the closing check, so
+// that Close, once it has set closing, can count on it: every request it includes is either
+// refused (and uncounted again) or pushed.
 func (e *Engine) submit(r *request) error {
-	e.submitters.Add(1)
-	err := e.enqueue(r)
-	e.submitters.Add(-1)
-	return err
-}
-
-func (e *Engine) enqueue(r *request) error {
+	n := e.outstanding.Add(1)
+	var err error
 	switch {
 	case !e.started.Load():
-		return ErrNotStarted
+		err = ErrNotStarted
 	case e.closing.Load():
-		return ErrClosed
+		err = ErrClosed
+	default:
+		switch u := int64(e.usable.Load()); {
+		case u == 0:
+			err = ErrNoConnection
+		case n > u*int64(e.cfg.MaxInFlight), !e.inbox.TryPush(r):
+			err = ErrBusy
+		default:
+			e.wake()
+			return nil
+		}
 	}
-	u := int64(e.usable.Load())
-	if u == 0 {
-		return ErrNoConnection
+	if e.outstanding.Add(-1) == 0 && e.closing.Load() {
+		e.signalDrained()
 	}
-	if e.outstanding.Add(1) > u*int64(e.cfg.MaxInFlight) {
-		e.outstanding.Add(-1)
-		return ErrBusy
-	}
-	if !e.inbox.TryPush(r) {
-		e.outstanding.Add(-1)
-		return ErrBusy
-	}
-	e.wake()
-	return nil
+	return err
 }
 
 // reqErr wraps a sentinel with the connection it concerns.
@@ -484,9 +478,6 @@ func (e *Engine) shutdown(ctx context.Context) error {
 		e.dialCancel()
 		e.release()
 		return nil
-	}
-	for e.submitters.Load() != 0 {
-		runtime.Gosched() // a caller past the closing check is about to push: nanoseconds
 	}
 	var cut error
 	if e.outstanding.Load() > 0 {
@@ -534,19 +525,26 @@ func (e *Engine) shutdown(ctx context.Context) error {
 	err := e.client.Stop()
 	syscall.Close(e.wakeFD)
 	// The loop has exited: what is left belongs to this goroutine now.
-	for {
-		r, ok := e.inbox.Pop()
-		if !ok {
-			break
-		}
-		e.complete(r, nil, e.reqErr(ErrClosed, nil, nil))
+	for _, r := range e.retries {
+		e.complete(r, nil, e.reqErr(ErrClosed, r.lost, nil))
 	}
+	e.retries = nil
 	for _, p := range e.peers {
 		p.slots.drain(func(r *request) {
-			p.stats.inFlight.Add(-1)
+			p.stats.inFlight(-1)
 			e.complete(r, nil, e.reqErr(ErrClosed, p, nil))
 		})
 	}
+	// A caller that passed the closing check just before it was set is pushing right now:
+	// outstanding counts it until its request is here (nanoseconds; bounded all the same).
+	for spin := 0; e.outstanding.Load() > 0 && spin < 1e6; spin++ {
+		if r, ok := e.inbox.Pop(); ok {
+			e.complete(r, nil, e.reqErr(ErrClosed, nil, nil))
+		} else {
+			runtime.Gosched()
+		}
+	}
+	e.publishStats()
 	e.release()
 	if cut != nil {
 		return fmt.Errorf("engine: close cut short: %w", cut)

@@ -87,6 +87,7 @@ func (e *Engine) service() {
 			if round < 3 {
 				continue
 			}
+			e.publishStats()
 			e.servicing = false
 			e.wakePending.Store(false)
 			e.wake() // give sockets a turn; come back for the rest
@@ -99,6 +100,7 @@ func (e *Engine) service() {
 		e.wakePending.Store(true)
 		now = e.now()
 	}
+	e.publishStats()
 	e.servicing = false
 }
 
@@ -147,8 +149,13 @@ func (e *Engine) send(r *request, now int64, from *peer) {
 		}
 		return
 	}
-	if r.origin == nil {
+	if r.origin == nil { // first send: the identifiers it keeps through failovers
 		r.origin = p
+		r.e2e = e.nextE2E()
+		if r.req.SessionID == "" {
+			r.sessLo = e.sessLo
+			e.sessLo++
+		}
 	}
 	r.peer, r.hbh = p, p.slots.alloc(r)
 	r.sentAt = now
@@ -159,14 +166,14 @@ func (e *Engine) send(r *request, now int64, from *peer) {
 		Retransmit:  r.retransmit,
 		OriginHost:  r.origin.id.OriginHost,
 		OriginRealm: r.origin.id.OriginRealm,
-		SessionHi:   r.sessHi,
+		SessionHi:   e.sessHi,
 		SessionLo:   r.sessLo,
 	}
 	p.write(r.origin.tmpl.Append(p.buf(), &env, &r.req))
-	p.stats.requests.Add(1)
-	p.stats.inFlight.Add(1)
+	p.stats.inc(cRequests)
+	p.stats.inFlight(1)
 	if r.retransmit {
-		p.stats.retransmits.Add(1)
+		p.stats.inc(cRetransmits)
 	}
 	e.wheel.Add(&r.timer, r.deadline, r)
 }
@@ -177,7 +184,7 @@ func (e *Engine) send(r *request, now int64, from *peer) {
 func (e *Engine) failover(p *peer) {
 	p.slots.drain(func(r *request) {
 		r.peer = nil
-		p.stats.inFlight.Add(-1)
+		p.stats.inFlight(-1)
 		e.wheel.Stop(&r.timer)
 		switch {
 		case e.stopping:
@@ -185,7 +192,7 @@ func (e *Engine) failover(p *peer) {
 		case r.sends > e.cfg.FailoverLimit:
 			e.complete(r, nil, e.reqErr(ErrConnectionLost, p, nil))
 		default:
-			p.stats.failovers.Add(1)
+			p.stats.inc(cFailovers)
 			r.retransmit = true
 			r.lost = p
 			e.retries = append(e.retries, r)
@@ -222,7 +229,7 @@ func (e *Engine) flush() {
 		}
 		p.out.B = b[:0]
 		if c := p.conn; c != nil && !p.closing {
-			p.stats.bytesOut.Add(uint64(len(b)))
+			p.stats.add(cBytesOut, uint64(len(b)))
 			_, _ = c.Write(b)
 		}
 		if cap(p.out.B) > maxIdleBatch {
@@ -369,11 +376,19 @@ func (e *Engine) retryElsewhere(r *request, from *peer, now int64) bool {
 	if _, err := e.route(nil, from.dra); err != nil {
 		return false
 	}
-	from.stats.altRetries.Add(1)
+	from.stats.inc(cAltRetries)
 	r.altRetry, r.retransmit = true, false
-	r.e2e = e.e2e.Next()
+	r.e2e = e.nextE2E()
 	e.send(r, now, from)
 	return true
+}
+
+// nextE2E returns the next End-to-End id (RFC 6733 §3: seeded from the clock, then incremented).
+// Loop only.
+func (e *Engine) nextE2E() uint32 {
+	id := e.e2e
+	e.e2e++
+	return id
 }
 
 // peerStopped notes that one more connection reached Disconnected during shutdown.

@@ -58,7 +58,7 @@ func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
 	e := p.e
 	out := p.m.Step(ev)
 	if out.Rebooted {
-		p.stats.peerReboots.Add(1)
+		p.stats.inc(cPeerReboots)
 	}
 	if out.To != out.From {
 		p.stats.setState(out.To)
@@ -77,14 +77,14 @@ func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
 		p.write(framing.AppendDPA(p.buf(), *req, framing.Success, &p.id))
 	}
 	if do.Has(fsm.ActSendCER) {
-		p.write(framing.AppendCER(p.buf(), p.slots.baseID(), e.e2e.Next(), p.capabilities()))
+		p.write(framing.AppendCER(p.buf(), p.slots.baseID(), e.nextE2E(), p.capabilities()))
 	}
 	if do.Has(fsm.ActSendDWR) {
-		p.stats.dwrSent.Add(1)
-		p.write(framing.AppendDWR(p.buf(), p.slots.baseID(), e.e2e.Next(), &p.id))
+		p.stats.inc(cDWRSent)
+		p.write(framing.AppendDWR(p.buf(), p.slots.baseID(), e.nextE2E(), &p.id))
 	}
 	if do.Has(fsm.ActSendDPR) {
-		p.write(framing.AppendDPR(p.buf(), p.slots.baseID(), e.e2e.Next(), &p.id, framing.Rebooting))
+		p.write(framing.AppendDPR(p.buf(), p.slots.baseID(), e.nextE2E(), &p.id, framing.Rebooting))
 	}
 	if do.Has(fsm.ActClose) {
 		p.closeConn(false)
@@ -147,7 +147,7 @@ func (p *peer) buf() []byte { return p.out.B }
 
 func (p *peer) write(b []byte) {
 	p.out.B = b
-	p.stats.msgsOut.Add(1)
+	p.stats.inc(cMsgsOut)
 	if !p.touched {
 		p.touched = true
 		p.e.touched = append(p.e.touched, p)
@@ -249,8 +249,9 @@ func (p *peer) opened(c gnet.Conn, attempt uint64) bool {
 	p.frames.reset()
 	p.out.Reset()
 	p.stats.connected(c.LocalAddr().String(), c.RemoteAddr().String())
-	if p.stats.opens.Add(1) > 1 {
-		p.stats.reconnects.Add(1)
+	p.stats.inc(cOpens)
+	if p.stats.c[cOpens] > 1 {
+		p.stats.inc(cReconnects)
 	}
 	p.step(fsm.Event{Kind: fsm.EvConnected}, nil)
 	return true

@@ -21,14 +21,14 @@ type request struct {
 	e   *Engine
 	req s13.Request
 
-	e2e            uint32
-	sessHi, sessLo uint32 // the generated Session-Id's numbers (when req.SessionID is empty)
-	origin         *peer  // first connection it was sent on: its Origin-Host stays on resends
-	deadline       int64  // loop clock
-	sentAt         int64
-	sends          int  // times sent
-	retransmit     bool // the next send carries the T flag
-	altRetry       bool // resent to another DRA after a 3002/3004 answer-message
+	e2e        uint32 // assigned at the first send, kept through failovers
+	sessLo     uint32 // the generated Session-Id's low part (when req.SessionID is empty)
+	origin     *peer  // first connection it was sent on: its Origin-Host stays on resends
+	deadline   int64  // loop clock
+	sentAt     int64
+	sends      int  // times sent
+	retransmit bool // the next send carries the T flag
+	altRetry   bool // resent to another DRA after a 3002/3004 answer-message
 
 	lost  *peer  // connection it was failed over from, while it waits to be resent
 	peer  *peer  // connection holding it in its slot table, nil when none
@@ -48,16 +48,14 @@ func (r *request) Expire(int64) {
 	if p != nil {
 		p.slots.take(r.hbh)
 		r.peer = nil
-		p.stats.inFlight.Add(-1)
-		p.stats.timeouts.Add(1)
+		p.stats.inFlight(-1)
+		p.stats.inc(cTimeouts)
 	}
 	e.complete(r, nil, e.reqErr(ErrTimeout, p, nil))
 }
 
 func (e *Engine) getRequest() *request {
-	r := e.pool.Get().(*request)
-	r.state.Store(statePending)
-	return r
+	return e.pool.Get().(*request)
 }
 
 func (e *Engine) putRequest(r *request) {
@@ -78,6 +76,8 @@ func (e *Engine) complete(r *request, ans *s13.Answer, err error) {
 			r.ans = ans.Clone()
 		}
 		r.err = err
+		// A caller that reads Stats after Check returns sees its answer counted.
+		e.publishStats()
 		if r.state.CompareAndSwap(statePending, stateDone) {
 			r.done <- struct{}{}
 		} else {

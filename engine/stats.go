@@ -134,20 +134,51 @@ func (e *Engine) notify(f func(StateChange), sc StateChange) {
 	f(sc)
 }
 
-// connStats is a connection's live counters: written by the loop, read by Stats.
+// Counter indexes of connStats. The loop counts in plain memory and publishes to atomics once per
+// service round: an atomic add per event was a dozen locked instructions per request.
+const (
+	cMsgsIn = iota
+	cMsgsOut
+	cBytesIn
+	cBytesOut
+	cRequests
+	cRetransmits
+	cAltRetries
+	cSuccess
+	cProto
+	cTransient
+	cPermanent
+	cExp
+	cOther
+	cTimeouts
+	cUnknownAnswers
+	cMalformed
+	cFailovers
+	cReconnects
+	cOpens
+	cProtocolErrors
+	cCEARejects
+	cPeerReboots
+	cDWRSent
+	cDWRReceived
+	cDWAReceived
+	cInFlight // a level, stored as its two's complement
+	cRTT      // moving average of round trips, ns
+	numCounters
+)
+
+// connStats is a connection's statistics: counters written by the loop in c and published in pub
+// (see publish), plus state and descriptive fields that change rarely and are stored directly.
 type connStats struct {
-	state                                            atomic.Uint32
-	since                                            atomic.Int64
-	msgsIn, msgsOut, bytesIn, bytesOut               atomic.Uint64
-	requests, retransmits, altRetries                atomic.Uint64
-	success, proto, transient, permanent, exp, other atomic.Uint64
-	timeouts, unknownAnswers, malformed, failovers   atomic.Uint64
-	reconnects, opens, protocolErrors, ceaRejects    atomic.Uint64
-	peerReboots, dwrSent, dwrReceived, dwaReceived   atomic.Uint64
-	inFlight                                         atomic.Int64
-	rttNs                                            atomic.Int64
-	info                                             atomic.Pointer[connInfo]
-	lastErr                                          atomic.Pointer[errInfo]
+	p     *peer
+	c     [numCounters]uint64 // loop-owned
+	dirty bool                // c changed since the last publish
+	pub   [numCounters]atomic.Uint64
+
+	state   atomic.Uint32
+	since   atomic.Int64
+	info    atomic.Pointer[connInfo]
+	lastErr atomic.Pointer[errInfo]
 }
 
 type connInfo struct{ local, remote, peerHost, peerRealm string }
@@ -155,6 +186,38 @@ type connInfo struct{ local, remote, peerHost, peerRealm string }
 type errInfo struct {
 	msg string
 	at  time.Time
+}
+
+// add counts n at counter i. Loop only.
+func (s *connStats) add(i int, n uint64) {
+	s.c[i] += n
+	if !s.dirty {
+		s.dirty = true
+		s.p.e.dirty = append(s.p.e.dirty, s.p)
+	}
+}
+
+func (s *connStats) inc(i int) { s.add(i, 1) }
+
+// inFlight moves the level of outstanding requests by d. Loop only.
+func (s *connStats) inFlight(d int64) { s.add(cInFlight, uint64(d)) }
+
+// publish makes the loop's counters visible to Stats. Loop only (or the closing goroutine once
+// the loop has stopped).
+func (s *connStats) publish() {
+	for i := range s.c {
+		s.pub[i].Store(s.c[i])
+	}
+	s.dirty = false
+}
+
+// publishStats publishes the counters of every connection that changed.
+func (e *Engine) publishStats() {
+	for i, p := range e.dirty {
+		p.stats.publish()
+		e.dirty[i] = nil
+	}
+	e.dirty = e.dirty[:0]
 }
 
 func (s *connStats) setState(st fsm.State) {
@@ -181,67 +244,70 @@ func (s *connStats) setPeer(host, realm string) {
 
 // rtt folds one round trip into the moving average (weight 1/8, as TCP's SRTT). Loop only.
 func (s *connStats) rtt(ns int64) {
-	old := s.rttNs.Load()
+	old := int64(s.c[cRTT])
 	if old == 0 {
-		s.rttNs.Store(ns)
+		s.add(cRTT, uint64(ns))
 		return
 	}
-	s.rttNs.Store(old + (ns-old)/8)
+	s.add(cRTT, uint64((ns-old)/8))
 }
 
 func (s *connStats) countAnswer(a *s13.Answer) {
 	if a.HasExperimentalResult {
-		s.exp.Add(1)
+		s.inc(cExp)
 		return
 	}
 	switch a.ResultCode.Class() {
 	case 2:
-		s.success.Add(1)
+		s.inc(cSuccess)
 	case 3:
-		s.proto.Add(1)
+		s.inc(cProto)
 	case 4:
-		s.transient.Add(1)
+		s.inc(cTransient)
 	case 5:
-		s.permanent.Add(1)
+		s.inc(cPermanent)
 	default:
-		s.other.Add(1)
+		s.inc(cOther)
 	}
 }
 
+// counters reads the published counters. Safe for concurrent use.
 func (s *connStats) counters() Counters {
+	v := func(i int) uint64 { return s.pub[i].Load() }
 	return Counters{
-		MessagesIn:       s.msgsIn.Load(),
-		MessagesOut:      s.msgsOut.Load(),
-		BytesIn:          s.bytesIn.Load(),
-		BytesOut:         s.bytesOut.Load(),
-		Requests:         s.requests.Load(),
-		Retransmits:      s.retransmits.Load(),
-		AlternateRetries: s.altRetries.Load(),
+		MessagesIn:       v(cMsgsIn),
+		MessagesOut:      v(cMsgsOut),
+		BytesIn:          v(cBytesIn),
+		BytesOut:         v(cBytesOut),
+		Requests:         v(cRequests),
+		Retransmits:      v(cRetransmits),
+		AlternateRetries: v(cAltRetries),
 		Answers: AnswerCounts{
-			Success:        s.success.Load(),
-			ProtocolError:  s.proto.Load(),
-			TransientError: s.transient.Load(),
-			PermanentError: s.permanent.Load(),
-			Experimental:   s.exp.Load(),
-			Other:          s.other.Load(),
+			Success:        v(cSuccess),
+			ProtocolError:  v(cProto),
+			TransientError: v(cTransient),
+			PermanentError: v(cPermanent),
+			Experimental:   v(cExp),
+			Other:          v(cOther),
 		},
-		Timeouts:         s.timeouts.Load(),
-		UnknownAnswers:   s.unknownAnswers.Load(),
-		MalformedAnswers: s.malformed.Load(),
-		Failovers:        s.failovers.Load(),
-		Reconnects:       s.reconnects.Load(),
-		ProtocolErrors:   s.protocolErrors.Load(),
-		CEARejects:       s.ceaRejects.Load(),
-		PeerReboots:      s.peerReboots.Load(),
-		DWRSent:          s.dwrSent.Load(),
-		DWRReceived:      s.dwrReceived.Load(),
-		DWAReceived:      s.dwaReceived.Load(),
-		InFlight:         int(s.inFlight.Load()),
+		Timeouts:         v(cTimeouts),
+		UnknownAnswers:   v(cUnknownAnswers),
+		MalformedAnswers: v(cMalformed),
+		Failovers:        v(cFailovers),
+		Reconnects:       v(cReconnects),
+		ProtocolErrors:   v(cProtocolErrors),
+		CEARejects:       v(cCEARejects),
+		PeerReboots:      v(cPeerReboots),
+		DWRSent:          v(cDWRSent),
+		DWRReceived:      v(cDWRReceived),
+		DWAReceived:      v(cDWAReceived),
+		InFlight:         int(int64(v(cInFlight))),
 	}
 }
 
 // Stats returns the statistics of every connection, per DRA and in total. Safe for concurrent
-// use; it reads atomics and never waits for the loop.
+// use; it reads atomics and never waits for the loop. Counters are as of the loop's last round of
+// work (microseconds old under load); states and errors are current.
 func (e *Engine) Stats() Snapshot {
 	s := Snapshot{
 		Time:           timeNow(),
@@ -261,7 +327,7 @@ func (e *Engine) Stats() Snapshot {
 				State:      st.String(),
 				StateSince: time.Unix(0, p.stats.since.Load()),
 				Usable:     st.Usable(),
-				RTT:        time.Duration(p.stats.rttNs.Load()),
+				RTT:        time.Duration(p.stats.pub[cRTT].Load()),
 				Counters:   p.stats.counters(),
 			}
 			if in := p.stats.info.Load(); in != nil {

@@ -18,7 +18,7 @@ func (p *peer) traffic(c gnet.Conn, now int64) gnet.Action {
 	if len(data) == 0 {
 		return gnet.None
 	}
-	p.stats.bytesIn.Add(uint64(len(data)))
+	p.stats.add(cBytesIn, uint64(len(data)))
 	if p.closing {
 		return gnet.None
 	}
@@ -40,7 +40,7 @@ func (p *peer) frame(msg []byte) bool {
 // (RFC 6733 §2.1).
 func (p *peer) framingError(err error) {
 	p.frames.reset()
-	p.stats.protocolErrors.Add(1)
+	p.stats.inc(cProtocolErrors)
 	p.stats.setError(&Error{Err: ErrProtocol, DRA: p.dra.name, Conn: p.index, Cause: err})
 	p.e.log.Warn("framing error, resetting", "dra", p.dra.name, "conn", p.index, "err", err)
 	p.closeConn(true)
@@ -48,7 +48,7 @@ func (p *peer) framingError(err error) {
 
 // message handles one complete message.
 func (p *peer) message(msg []byte, now int64) {
-	p.stats.msgsIn.Add(1)
+	p.stats.inc(cMsgsIn)
 	var h framing.Header
 	if _, err := framing.ReadMessage(msg, &h); err != nil {
 		return // FrameLen validated the same fields
@@ -79,10 +79,10 @@ func (p *peer) message(msg []byte, now int64) {
 		var b framing.Base
 		if h.IsRequest() {
 			ev.Kind = fsm.EvDWR
-			p.stats.dwrReceived.Add(1)
+			p.stats.inc(cDWRReceived)
 			b, _ = framing.ParseDWR(msg) // a sloppy DWR still proves the peer alive
 		} else {
-			p.stats.dwaReceived.Add(1)
+			p.stats.inc(cDWAReceived)
 			b, _ = framing.ParseDWA(msg)
 			if b.HasResultCode && b.ResultCode != framing.Success {
 				p.e.log.Warn("DWA with an error", "dra", p.dra.name, "conn", p.index, "result", b.ResultCode.String())
@@ -110,7 +110,7 @@ func (p *peer) message(msg []byte, now int64) {
 		return
 	}
 	if !h.IsRequest() {
-		p.stats.unknownAnswers.Add(1)
+		p.stats.inc(cUnknownAnswers)
 		return
 	}
 	// RFC 6733 §6.1.4 / §7.1.3: a request for a command we do not support gets an E-bit 3001.
@@ -125,15 +125,15 @@ func (p *peer) message(msg []byte, now int64) {
 func (p *peer) answer(msg []byte, h *framing.Header, now int64) {
 	r := p.slots.take(h.HopByHop)
 	if r == nil {
-		p.stats.unknownAnswers.Add(1) // late (after a timeout or failover), duplicate, or bogus
+		p.stats.inc(cUnknownAnswers) // late (after a timeout or failover), duplicate, or bogus
 		return
 	}
 	r.peer = nil
-	p.stats.inFlight.Add(-1)
+	p.stats.inFlight(-1)
 	p.stats.rtt(now - r.sentAt)
 	a := &p.e.answer // one decoded answer at a time: the loop's scratch
 	if err := s13.ParseECAInto(msg, a); err != nil {
-		p.stats.malformed.Add(1)
+		p.stats.inc(cMalformed)
 		p.e.complete(r, nil, p.e.reqErr(ErrMalformedAnswer, p, err))
 		return
 	}
@@ -163,7 +163,7 @@ func (p *peer) cea(msg []byte) {
 		}
 	}
 	if err != nil {
-		p.stats.ceaRejects.Add(1)
+		p.stats.inc(cCEARejects)
 		p.stats.setError(&Error{Err: ErrCEARejected, DRA: p.dra.name, Conn: p.index, Cause: err})
 		p.e.log.Warn("CEA rejected", "dra", p.dra.name, "conn", p.index, "err", err)
 		p.step(fsm.Event{Kind: fsm.EvCEAFailed}, nil)
