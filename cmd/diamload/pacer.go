@@ -25,7 +25,10 @@ const (
 	pacerMaxSleep = time.Millisecond
 )
 
-func (r *runner) pace(ctx context.Context) {
+// pace runs the schedule from t0: the start of the measured window when there is no warm-up, so
+// that a window of --duration holds exactly rate × duration requests however late this goroutine
+// got going.
+func (r *runner) pace(ctx context.Context, t0 int64) {
 	defer func() {
 		r.pacerDone.Store(true)
 		if r.outstanding.Load() == 0 {
@@ -34,7 +37,6 @@ func (r *runner) pace(ctx context.Context) {
 	}()
 	interval := float64(time.Second) / r.o.rate.perSec
 	dropAfter := int64(r.o.timeout)
-	t0 := r.clock()
 	due := func(i int64) int64 { return t0 + int64(float64(i)*interval) }
 	var i int64
 	sleep := time.NewTimer(time.Hour)

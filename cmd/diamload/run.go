@@ -373,7 +373,11 @@ func load(ctx context.Context, o *runOpts, stderr io.Writer) (*result, *recorder
 		for i := range slots {
 			r.free <- &slots[i]
 		}
-		go r.pace(runCtx)
+		t0 := r.clock()
+		if o.warmup == 0 {
+			t0 = r.startedAt
+		}
+		go r.pace(runCtx, t0)
 	} else {
 		r.lanes.Store(int64(len(slots)))
 		go r.revive(runCtx)
