@@ -69,6 +69,7 @@ type Config struct {
 	MaxInFlight      int           // outstanding requests per connection; default 1024
 	MaxMessageSize   int           // largest accepted message; default 64 KiB
 	MaxOutboundBytes int           // unsent bytes above which a connection takes no new requests; default 4 MiB
+	FragmentTimeout  time.Duration // how long a message may stay incomplete before the stream is reset; default 3 s
 	FailoverLimit    int           // resends of one request after its connection failed; default 2
 	EnableNagle      bool          // clear TCP_NODELAY; by default it is set
 	// DisableAlternateRetry stops the one resend, through another DRA, of a request that a DRA
@@ -107,6 +108,7 @@ const (
 	DefaultMaxInFlight       = 1024
 	DefaultMaxOutboundBytes  = 4 << 20
 	DefaultFailoverLimit     = 2
+	DefaultFragmentTimeout   = 3 * time.Second
 	DefaultProductName       = "diam-gw"
 	MinDWRInterval           = 6 * time.Second // RFC 3539 §3.4.1: TwInit MUST NOT be below 6 s
 )
@@ -156,6 +158,7 @@ func (c *Config) setDefaults() {
 	defInt(&c.MaxMessageSize, framing.DefaultMaxMessageSize)
 	defInt(&c.MaxOutboundBytes, DefaultMaxOutboundBytes)
 	defInt(&c.FailoverLimit, DefaultFailoverLimit)
+	def(&c.FragmentTimeout, DefaultFragmentTimeout)
 	for i := range c.DRAs {
 		d := &c.DRAs[i]
 		defInt(&d.Connections, c.ConnectionCount)
@@ -251,6 +254,7 @@ func (c *Config) Validate() error {
 	positive("DPATimeout", c.DPATimeout)
 	positive("ReconnectInterval", c.ReconnectInterval)
 	positive("RequestTimeout", c.RequestTimeout)
+	positive("FragmentTimeout", c.FragmentTimeout)
 	if c.DWRInterval < floor {
 		bad("DWRInterval", "%v: must be at least %v (RFC 3539 §3.4.1)", c.DWRInterval, floor)
 	}

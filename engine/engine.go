@@ -178,7 +178,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 				out:      bytebufferpool.Get(),
 				frames:   reassembler{max: cfg.MaxMessageSize},
 			}
-			p.stats.p = p
+			p.stats.p, p.frag.p = p, p
 			p.tmpl = s13.NewECRTemplate(p.id.OriginHost, p.id.OriginRealm, cfg.DestinationRealm, cfg.DestinationHost, e.sessHi)
 			p.stats.setState(fsm.Disconnected)
 			d.peers = append(d.peers, p)

@@ -12,7 +12,8 @@ type frameHandler interface {
 // and the next read copies just the bytes that complete it.
 type reassembler struct {
 	partial []byte
-	max     int // largest accepted message
+	max     int    // largest accepted message
+	cut     uint64 // messages handed over so far: progress, for the fragment timer
 }
 
 // feed cuts data; it returns the framing error that makes the stream unusable, if any.
@@ -33,6 +34,7 @@ func (r *reassembler) feed(data []byte, h frameHandler) error {
 			r.partial = append(r.partial[:0], data...)
 			return nil
 		}
+		r.cut++
 		if !h.frame(data[:n]) {
 			return nil
 		}
@@ -65,6 +67,7 @@ func (r *reassembler) complete(data []byte, h frameHandler) ([]byte, bool, error
 	}
 	msg := r.partial
 	r.partial = r.partial[:0]
+	r.cut++
 	return data, h.frame(msg), nil
 }
 

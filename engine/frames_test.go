@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"math/rand/v2"
 	"testing"
 
@@ -102,3 +103,32 @@ func TestReassemblerNoAllocations(t *testing.T) {
 type frameCounter struct{ n int }
 
 func (f *frameCounter) frame([]byte) bool { f.n++; return true }
+
+// The fragment timer runs while a message is incomplete and starts over whenever a read
+// completes messages: a busy stream whose every read ends mid-message is not a stalled one.
+func TestFragmentTimerRestartsOnProgress(t *testing.T) {
+	e, err := New(testConfig("127.0.0.1:1"))
+	require.NoError(t, err)
+	defer e.Close(context.Background())
+	p := e.peers[0] // never connected; only its reassembler and fragment timer are used
+	dwa := framing.AppendDWA(nil, framing.Header{Code: framing.CmdDeviceWatchdog}, framing.Success,
+		&framing.Identity{OriginHost: "eir", OriginRealm: "r"})
+	half := len(dwa) / 2
+	T := int64(e.cfg.FragmentTimeout)
+	var h frameCounter
+	read := func(now int64, data []byte) {
+		require.NoError(t, p.frames.feed(data, &h))
+		p.frag.watch(now)
+	}
+
+	read(0, dwa[:half]) // A starts
+	require.True(t, p.frag.timer.Armed())
+	assert.Equal(t, T, p.frag.timer.At())
+	read(T/2, dwa[half:half+1]) // no message completed: the deadline stays
+	assert.Equal(t, T, p.frag.timer.At())
+	read(T/2+1, append(dwa[half+1:], dwa[:half]...)) // A completes, B starts: progress
+	assert.Equal(t, T/2+1+T, p.frag.timer.At())
+	read(T, dwa[half:]) // B completes, nothing pending
+	assert.False(t, p.frag.timer.Armed())
+	assert.Equal(t, 2, h.n)
+}

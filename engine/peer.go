@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"time"
@@ -39,6 +40,7 @@ type peer struct {
 	usableAt int // index in the group's usable list, -1 when not usable
 
 	timer    wheel.Timer // the FSM's single deadline, lazily re-armed
+	frag     fragWatch   // resets a stream whose message stays incomplete (slow loris)
 	deadline int64       // when the FSM deadline expires, 0 when none
 	gen      uint32      // the FSM generation of that deadline
 
@@ -265,6 +267,7 @@ func (p *peer) closed(err error) {
 	p.conn = nil
 	p.closing = false
 	p.frames.reset()
+	p.e.wheel.Stop(&p.frag.timer)
 	p.out.Reset()
 	p.step(fsm.Event{Kind: fsm.EvTransportLost}, nil)
 }
@@ -278,6 +281,37 @@ func (p *peer) releaseBuffers() {
 }
 
 var _ wheel.Expirer = (*peer)(nil)
+
+// fragWatch is the timer of a message left incomplete at the end of a read. A peer that sends
+// part of a message and stalls would otherwise hold the stream (and its partial buffer) until the
+// watchdog noticed, several Tw later (OTP diameter_tcp has the same fragment_timer).
+type fragWatch struct {
+	p     *peer
+	timer wheel.Timer
+	seen  uint64 // frames.cut when the timer was armed
+}
+
+// watch arms or stops the timer after a read: armed while a message is incomplete, and re-armed
+// when the read completed messages, so that a busy stream whose reads keep ending mid-message
+// (it happens at every read boundary under load) is not mistaken for a stalled one.
+func (f *fragWatch) watch(now int64) {
+	w, cut := f.p.e.wheel, f.p.frames.cut
+	switch {
+	case len(f.p.frames.partial) == 0:
+		w.Stop(&f.timer)
+	case !f.timer.Armed() || cut != f.seen:
+		f.seen = cut
+		w.Add(&f.timer, now+int64(f.p.e.cfg.FragmentTimeout), f)
+	}
+}
+
+// Expire resets the stream: the message did not complete in time.
+func (f *fragWatch) Expire(int64) {
+	if f.p.conn != nil && !f.p.closing && len(f.p.frames.partial) > 0 {
+		f.p.framingError(fmt.Errorf("a message stayed incomplete for %v (%d bytes of it received)",
+			f.p.e.cfg.FragmentTimeout, len(f.p.frames.partial)))
+	}
+}
 
 // timeNow is the wall clock for statistics; the loop's own clock is Engine.now.
 var timeNow = time.Now

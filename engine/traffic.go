@@ -26,6 +26,7 @@ func (p *peer) traffic(c gnet.Conn, now int64) gnet.Action {
 	if err := p.frames.feed(data, p); err != nil {
 		p.framingError(err)
 	}
+	p.frag.watch(now)
 	return gnet.None
 }
 
@@ -40,6 +41,7 @@ func (p *peer) frame(msg []byte) bool {
 // (RFC 6733 §2.1).
 func (p *peer) framingError(err error) {
 	p.frames.reset()
+	p.e.wheel.Stop(&p.frag.timer)
 	p.stats.inc(cProtocolErrors)
 	p.stats.setError(&Error{Err: ErrProtocol, DRA: p.dra.name, Conn: p.index, Cause: err})
 	p.e.log.Warn("framing error, resetting", "dra", p.dra.name, "conn", p.index, "err", err)

@@ -278,3 +278,24 @@ func TestFragmentedAnswers(t *testing.T) {
 	}
 	assert.Zero(t, e.Stats().Total.ProtocolErrors)
 }
+
+// A peer that sends part of a message and stalls has its stream reset after FragmentTimeout;
+// the request fails over (here: no other connection, so it is lost) instead of waiting out the
+// watchdog.
+func TestStalledFragmentResets(t *testing.T) {
+	peer := startPeer(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+		full := s13.AppendECA(nil, req, &framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local"}, &s13.Verdict{})
+		return testpeer.Reply{Raw: full[:len(full)/2]}
+	}})
+	cfg := testConfig(peer.Addr())
+	cfg.FragmentTimeout = 200 * time.Millisecond
+	cfg.RequestTimeout = 5 * time.Second
+	e := startEngine(t, cfg)
+	start := time.Now()
+	_, err := e.Check(ctxT(t, 3*time.Second), testReq)
+	require.ErrorIs(t, err, ErrConnectionLost)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	st := e.Stats()
+	assert.EqualValues(t, 1, st.Total.ProtocolErrors)
+	assert.Contains(t, st.Conns[0].LastError, "stayed incomplete")
+}
