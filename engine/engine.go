@@ -38,6 +38,7 @@ type Engine struct {
 	outstanding      atomic.Int64 // accepted, not yet completed
 	usable           atomic.Int32 // usable connections
 	callbackPanics   atomic.Uint64
+	loopNow          atomic.Int64 // the loop's last clock reading, for LoopTime
 	inbox            *inbox.Ring[*request]
 	wakePending      atomic.Bool
 	wakeFD           int // write end of the wake-up socketpair
@@ -195,6 +196,19 @@ func (e *Engine) Config() Config { return e.cfg }
 
 // now is the loop clock: monotonic nanoseconds since New. Safe for concurrent use.
 func (e *Engine) now() int64 { return int64(time.Since(e.epoch)) }
+
+// tick reads the clock for the loop and publishes it for LoopTime. Loop only.
+func (e *Engine) tick() int64 {
+	now := e.now()
+	e.loopNow.Store(now)
+	return now
+}
+
+// LoopTime is the time at which the event loop last read its clock. In a Go callback it is when
+// the answer being delivered was read from the socket (or its timeout fired): a latency probe can
+// use it instead of reading the clock once more per answer. Its monotonic reading is exact, so
+// Sub against another time.Time measures intervals. Safe for concurrent use.
+func (e *Engine) LoopTime() time.Time { return e.epoch.Add(time.Duration(e.loopNow.Load())) }
 
 // Start starts the event loop and dials every connection, then waits until one connection is
 // usable or ctx ends. It returns nil once a connection is usable. If ctx ends first it returns

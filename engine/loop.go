@@ -43,7 +43,7 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 		_, _ = c.Discard(-1) // the wake-up bytes; service below does the work
 	case *connCtx:
 		if cc.p.conn == c {
-			cc.p.traffic(c, e.now())
+			cc.p.traffic(c, e.tick())
 		} else {
 			_, _ = c.Discard(-1)
 		}
@@ -76,7 +76,7 @@ func (e *Engine) service() {
 	}
 	e.servicing = true
 	e.wakePending.Store(true)
-	now := e.now()
+	now := e.tick()
 	e.wheel.Advance(now)
 	for round := 0; ; round++ {
 		e.runPosted()
@@ -98,7 +98,7 @@ func (e *Engine) service() {
 			break
 		}
 		e.wakePending.Store(true)
-		now = e.now()
+		now = e.tick()
 	}
 	e.publishStats()
 	e.servicing = false

@@ -299,3 +299,18 @@ func TestStalledFragmentResets(t *testing.T) {
 	assert.EqualValues(t, 1, st.Total.ProtocolErrors)
 	assert.Contains(t, st.Conns[0].LastError, "stayed incomplete")
 }
+
+// In a callback LoopTime is when the loop read the answer: after the request went out, and not
+// after the callback runs.
+func TestLoopTime(t *testing.T) {
+	peer := startPeer(t, testpeer.Config{})
+	e := startEngine(t, testConfig(peer.Addr()))
+	before := time.Now()
+	got := make(chan [2]time.Time, 1)
+	require.NoError(t, e.Go(testReq, func(_ s13.Answer, err error) {
+		got <- [2]time.Time{e.LoopTime(), time.Now()}
+	}))
+	lt := <-got
+	assert.True(t, lt[0].After(before), "read after the request was submitted")
+	assert.False(t, lt[0].After(lt[1]), "not after the callback's own clock reading")
+}

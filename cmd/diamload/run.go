@@ -30,7 +30,7 @@ type call struct {
 // (closed loop) submits the next request from the same slot, or (open loop) frees the slot.
 func (c *call) done(a s13.Answer, err error) {
 	r := c.r
-	now := r.clock()
+	now := r.completedAt()
 	ap := &a
 	if err != nil {
 		ap = nil
@@ -62,6 +62,7 @@ type completionObserver interface{ observe(c *call, err error) }
 type runner struct {
 	o    *runOpts
 	cl   loadClient
+	lc   loopClock // cl, when it can tell the loop's read time; nil otherwise
 	rec  *recorder
 	pay  *payload
 	base time.Time
@@ -92,6 +93,19 @@ type runner struct {
 }
 
 func (r *runner) clock() int64 { return int64(time.Since(r.base)) }
+
+// loopClock is implemented by clients whose callbacks know when their answer was read.
+type loopClock interface{ LoopTime() time.Time }
+
+// completedAt is the completion time of the answer being delivered: the engine's loop read the
+// clock when it read the answer, which saves a clock read per request (about 35 ns here, 5 % of
+// a pipelined request's CPU); other clients get a fresh reading.
+func (r *runner) completedAt() int64 {
+	if r.lc != nil {
+		return int64(r.lc.LoopTime().Sub(r.base))
+	}
+	return r.clock()
+}
 
 func (r *runner) finish() { r.doneOnce.Do(func() { close(r.done) }) }
 
@@ -203,6 +217,7 @@ func newRunner(o *runOpts, cl loadClient, pay *payload) (*runner, []call) {
 		done:   make(chan struct{}),
 		parked: make(chan *call, o.concurrency),
 	}
+	r.lc, _ = cl.(loopClock)
 	r.observer, _ = cl.(completionObserver)
 	r.rec = newRecorder(max(60*time.Second, 2*o.timeout), r.open)
 	if o.warmup > 0 {
