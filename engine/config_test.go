@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"log/slog"
 	"net/netip"
 	"strings"
 	"testing"
@@ -104,4 +105,62 @@ func TestErrorFormatting(t *testing.T) {
 	err := &Error{Err: ErrTimeout, DRA: "dra1", Conn: 2, Cause: errors.New("x")}
 	assert.Equal(t, "engine: answer timeout (dra dra1 conn 2): x", err.Error())
 	assert.ErrorIs(t, err, ErrTimeout)
+}
+
+// Each option sets the field it names, on top of the Config given to New.
+func TestOptions(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	report := func(Snapshot) {}
+	ip := netip.MustParseAddr("10.1.2.3")
+	e, err := New(Config{OriginHost: "x.example", OriginRealm: "example", DRAs: []DRA{{Address: "h:1"}}},
+		WithOrigin("gw.realm", "realm"),
+		WithDestination("eir.realm", "eir1.eir.realm"),
+		WithDRA(DRA{Address: "h:2", Name: "two"}),
+		WithConnectionCount(3),
+		WithRequestTimeout(time.Second),
+		WithMaxInFlight(64),
+		WithInboxSize(128),
+		WithWatchdog(7*time.Second, 2*time.Second),
+		WithReconnect(time.Second, time.Minute, 2),
+		WithTimeouts(3*time.Second, 4*time.Second, 5*time.Second),
+		WithProduct("p", 99, 7),
+		WithHostIPAddresses(ip),
+		WithOriginStateID(42),
+		WithMaxMessageSize(8192),
+		WithFailoverLimit(5),
+		WithNagle(true),
+		WithLogger(logger),
+		WithHealthReport(time.Minute, report),
+	)
+	require.NoError(t, err)
+	defer e.Close(ctxT(t, time.Second))
+	c := e.Config()
+	assert.Equal(t, "gw.realm", c.OriginHost)
+	assert.Equal(t, "realm", c.OriginRealm)
+	assert.Equal(t, "eir.realm", c.DestinationRealm)
+	assert.Equal(t, "eir1.eir.realm", c.DestinationHost)
+	require.Len(t, c.DRAs, 2)
+	assert.Equal(t, 3, c.DRAs[1].Connections, "the option's default applies to DRAs without a count")
+	assert.Equal(t, time.Second, c.RequestTimeout)
+	assert.Equal(t, 64, c.MaxInFlight)
+	assert.Equal(t, 128, c.SendBufferSize)
+	assert.Equal(t, 7*time.Second, c.DWRInterval)
+	assert.Equal(t, 2*time.Second, c.DWRTimeout)
+	assert.Equal(t, time.Second, c.ReconnectInterval)
+	assert.Equal(t, time.Minute, c.MaxReconnectDelay)
+	assert.Equal(t, 2.0, c.ReconnectBackoff)
+	assert.Equal(t, 3*time.Second, c.ConnectTimeout)
+	assert.Equal(t, 4*time.Second, c.CERTimeout)
+	assert.Equal(t, 5*time.Second, c.DPATimeout)
+	assert.Equal(t, "p", c.ProductName)
+	assert.Equal(t, uint32(99), c.VendorID)
+	assert.Equal(t, uint32(7), c.FirmwareRevision)
+	assert.Equal(t, []netip.Addr{ip}, c.HostIPAddresses)
+	assert.Equal(t, uint32(42), c.OriginStateID)
+	assert.Equal(t, 8192, c.MaxMessageSize)
+	assert.Equal(t, 5, c.FailoverLimit)
+	assert.True(t, c.EnableNagle)
+	assert.Same(t, logger, c.Logger)
+	assert.Equal(t, time.Minute, c.HealthInterval)
+	assert.NotNil(t, c.HealthReport)
 }

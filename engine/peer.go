@@ -52,8 +52,6 @@ type connCtx struct {
 	attempt uint64
 }
 
-func (p *peer) name() string { return p.dra.name }
-
 // step feeds ev to the state machine and carries out its actions; req is the header of the
 // received request to answer (DWR, DPR), when there is one.
 func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {

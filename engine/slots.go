@@ -28,9 +28,6 @@ func newSlotTable(size int, seq uint32) slotTable {
 // full reports whether no slot is free.
 func (t *slotTable) full() bool { return len(t.free) == 0 }
 
-// inFlight returns the number of allocated slots.
-func (t *slotTable) inFlight() int { return len(t.reqs) - len(t.free) }
-
 // alloc stores r and returns its Hop-by-Hop id; the caller checks full first.
 func (t *slotTable) alloc(r *request) uint32 {
 	i := t.free[len(t.free)-1]
