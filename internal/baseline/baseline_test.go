@@ -51,6 +51,15 @@ func dial(t *testing.T, cfg Config) *Client {
 	return cl
 }
 
+// requireDrained closes cl and requires that nothing was left outstanding. A callback runs before
+// its request stops counting as pending, so Close, which waits for that, is the event to await;
+// reading Pending right after the last callback races with it.
+func requireDrained(t *testing.T, cl *Client) {
+	t.Helper()
+	require.NoError(t, cl.Close(ctxT(t, 5*time.Second)))
+	assert.Zero(t, cl.Pending())
+}
+
 // result is one callback invocation.
 type result struct {
 	a   s13.Answer
@@ -244,7 +253,7 @@ func TestGoExactlyOnce(t *testing.T) {
 			assert.Equal(t, s13.EquipmentUnknown, r.a.ExperimentalResult.Code)
 		}
 	}
-	assert.Zero(t, cl.Pending())
+	requireDrained(t, cl)
 }
 
 // A callback may submit the next request: a closed loop runs to its end on the reader goroutine.
@@ -339,7 +348,7 @@ func TestConnectionLost(t *testing.T) {
 	}
 	col.mu.Unlock()
 	assert.ErrorIs(t, cl.Go(testReq, func(s13.Answer, error) { t.Error("callback after refusal") }), ErrNoConnection)
-	assert.Zero(t, cl.Pending())
+	requireDrained(t, cl)
 }
 
 // The peer's DWR is answered with a DWA; an unknown request with an E-bit 3001.
