@@ -207,8 +207,16 @@ func (e *Engine) tick() int64 {
 // LoopTime is the time at which the event loop last read its clock. In a Go callback it is when
 // the answer being delivered was read from the socket (or its timeout fired): a latency probe can
 // use it instead of reading the clock once more per answer. Its monotonic reading is exact, so
-// Sub against another time.Time measures intervals. Safe for concurrent use.
-func (e *Engine) LoopTime() time.Time { return e.epoch.Add(time.Duration(e.loopNow.Load())) }
+// Sub against another time.Time measures intervals. It equals Epoch().Add(LoopElapsed()).
+// Safe for concurrent use.
+func (e *Engine) LoopTime() time.Time { return e.epoch.Add(e.LoopElapsed()) }
+
+// LoopElapsed is LoopTime as the time since Epoch: one atomic load, for a probe that converts
+// Epoch to its own clock once and then pays nothing per answer. Safe for concurrent use.
+func (e *Engine) LoopElapsed() time.Duration { return time.Duration(e.loopNow.Load()) }
+
+// Epoch is when the engine's clock started (New). Safe for concurrent use.
+func (e *Engine) Epoch() time.Time { return e.epoch }
 
 // Start starts the event loop and dials every connection, then waits until one connection is
 // usable or ctx ends. It returns nil once a connection is usable. If ctx ends first it returns

@@ -303,16 +303,18 @@ func TestStalledFragmentResets(t *testing.T) {
 }
 
 // In a callback LoopTime is when the loop read the answer: after the request went out, and not
-// after the callback runs.
+// after the callback runs. Epoch plus LoopElapsed is the same instant.
 func TestLoopTime(t *testing.T) {
 	peer := startPeer(t, testpeer.Config{})
 	e := startEngine(t, testConfig(peer.Addr()))
 	before := time.Now()
-	got := make(chan [2]time.Time, 1)
+	got := make(chan [3]time.Time, 1)
 	require.NoError(t, e.Go(testReq, func(_ s13.Answer, err error) {
-		got <- [2]time.Time{e.LoopTime(), time.Now()}
+		got <- [3]time.Time{e.LoopTime(), time.Now(), e.Epoch().Add(e.LoopElapsed())}
 	}))
 	lt := <-got
 	assert.True(t, lt[0].After(before), "read after the request was submitted")
 	assert.False(t, lt[0].After(lt[1]), "not after the callback's own clock reading")
+	assert.True(t, lt[2].Equal(lt[0]), "Epoch().Add(LoopElapsed()) = LoopTime()")
+	assert.False(t, e.Epoch().After(before), "the clock started at New")
 }

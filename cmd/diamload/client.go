@@ -67,7 +67,8 @@ func (c engineClient) Go(k *call) error                    { return c.e.Go(k.req
 func (c engineClient) Close(ctx context.Context) error     { return c.e.Close(ctx) }
 func (c engineClient) WaitReady(ctx context.Context) error { return c.e.WaitReady(ctx) }
 func (c engineClient) LateAnswers() uint64                 { return c.e.Stats().Total.UnknownAnswers }
-func (c engineClient) LoopTime() time.Time                 { return c.e.LoopTime() }
+func (c engineClient) LoopElapsed() time.Duration          { return c.e.LoopElapsed() }
+func (c engineClient) Epoch() time.Time                    { return c.e.Epoch() }
 
 func (c engineClient) Connections() []connReport {
 	s := c.e.Stats()

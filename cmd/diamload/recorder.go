@@ -77,8 +77,8 @@ type recorder struct {
 type counts struct {
 	requests, answers uint64
 	errs              [numErrKinds]uint64
-	resultCodes       map[uint32]uint64
-	expCodes          map[uint32]uint64
+	resultCodes       codeCounts
+	expCodes          codeCounts
 	equip             [3]uint64 // whitelisted, blacklisted, greylisted
 	equipOther        uint64    // an Equipment-Status outside 0..2
 	clamped           uint64    // latencies above the histogram's range, recorded at its top
@@ -98,8 +98,6 @@ func newRecorder(maxLatency time.Duration, openLoop bool) *recorder {
 		r.svc = hdrhistogram.New(histLowestUS, r.maxUS, histSigFigs)
 		r.lag = hdrhistogram.New(histLowestUS, r.maxUS, histSigFigs)
 	}
-	r.c.resultCodes = map[uint32]uint64{}
-	r.c.expCodes = map[uint32]uint64{}
 	return r
 }
 
@@ -113,9 +111,7 @@ func (r *recorder) reset() {
 		r.svc.Reset()
 		r.lag.Reset()
 	}
-	clear(r.c.resultCodes)
-	clear(r.c.expCodes)
-	r.c = counts{resultCodes: r.c.resultCodes, expCodes: r.c.expCodes}
+	r.c = counts{}
 }
 
 // Requests are counted when they are attempted, before the client's Go: a request's
@@ -200,9 +196,9 @@ func (r *recorder) complete(c *call, a *s13.Answer, err error, now int64) {
 		r.c.answers++
 		switch {
 		case a.HasExperimentalResult:
-			r.c.expCodes[uint32(a.ExperimentalResult.Code)]++
+			r.c.expCodes.inc(uint32(a.ExperimentalResult.Code))
 		default:
-			r.c.resultCodes[uint32(a.ResultCode)]++
+			r.c.resultCodes.inc(uint32(a.ResultCode))
 		}
 		if a.HasEquipmentStatus {
 			if a.EquipmentStatus.Known() {
@@ -271,22 +267,14 @@ func (r *recorder) final() (counts, percentiles, *percentiles, *percentiles) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.c
-	c.resultCodes = maps(r.c.resultCodes)
-	c.expCodes = maps(r.c.expCodes)
+	c.resultCodes = r.c.resultCodes.clone()
+	c.expCodes = r.c.expCodes.clone()
 	lat := summarize(r.lat)
 	if !r.openLoop {
 		return c, lat, nil, nil
 	}
 	svc, lag := summarize(r.svc), summarize(r.lag)
 	return c, lat, &svc, &lag
-}
-
-func maps(m map[uint32]uint64) map[uint32]uint64 {
-	out := make(map[uint32]uint64, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
 }
 
 // percentiles summarises a histogram in microseconds.

@@ -143,8 +143,8 @@ func buildReport(command string, res *result, rec *recorder) *report {
 			Closed:         c.errs[errClosed],
 			Other:          c.errs[errOther],
 		},
-		ResultCodes:             codeMap(c.resultCodes),
-		ExperimentalResultCodes: codeMap(c.expCodes),
+		ResultCodes:             codeMap(c.resultCodes.snapshot()),
+		ExperimentalResultCodes: codeMap(c.expCodes.snapshot()),
 		EquipmentStatus: equipmentCounts{
 			Whitelisted: c.equip[s13.Whitelisted],
 			Blacklisted: c.equip[s13.Blacklisted],
