@@ -81,3 +81,15 @@ func BenchmarkIMEIGen(b *testing.B) {
 		_ = g.AppendNext(buf[:0])
 	}
 }
+
+// BenchmarkValidate checks a typical request: 15-digit IMEI, Software-Version, 15-digit IMSI,
+// Destination-Realm.
+func BenchmarkValidate(b *testing.B) {
+	req := Request{IMEI: "352099001234563", SoftwareVersion: testSV, IMSI: testIMSI, DestinationRealm: realm}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := req.Validate(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -64,3 +64,43 @@ func TestRequestValidateAllocs(t *testing.T) {
 	assert.Zero(t, testing.AllocsPerRun(100, func() { err = r.Validate() }))
 	assert.NoError(t, err)
 }
+
+// The word-at-a-time checks agree with a plain byte loop on every length up to 24 and on every
+// byte value in every position (each byte of a digit or text string replaced in turn).
+func TestWordChecksMatchByteLoop(t *testing.T) {
+	naiveDigits := func(s string, min, max int) bool {
+		if len(s) < min || len(s) > max {
+			return false
+		}
+		for i := 0; i < len(s); i++ {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	naiveControl := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] < 0x20 || s[i] == 0x7f {
+				return true
+			}
+		}
+		return false
+	}
+	for n := 0; n <= 24; n++ {
+		digits := []byte("123456789012345678901234"[:n])
+		text := []byte("eir.example-realm.net.xy"[:n])
+		for pos := range n {
+			for v := range 256 {
+				d := append([]byte(nil), digits...)
+				d[pos] = byte(v)
+				require.Equal(t, naiveDigits(string(d), 0, 24), isDigits(string(d), 0, 24), "digits %q", d)
+				x := append([]byte(nil), text...)
+				x[pos] = byte(v)
+				require.Equal(t, naiveControl(string(x)), hasControl(string(x)), "text %q", x)
+			}
+		}
+		require.Equal(t, naiveDigits(string(digits), 0, 24), isDigits(string(digits), 0, 24))
+		require.False(t, hasControl(string(text)))
+	}
+}
