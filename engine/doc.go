@@ -4,9 +4,10 @@
 //
 // # Data flow
 //
-// A caller's Check or Go fills a pooled request and pushes it on the inbox (a bounded MPSC ring;
-// full means ErrBusy at once). Only the push that finds the loop idle wakes it, with one byte on
-// a socketpair the loop watches. The loop drains the inbox in batches, routes each request to a
+// A caller's Check or Go copies its request into a slot of the inbox (a bounded MPSC ring of
+// request slots; full means ErrBusy at once). Only the push that finds the loop idle wakes it,
+// with one byte on a socketpair the loop watches. The loop drains the inbox in batches, reading
+// each slot in place into a request from its own free list, routes each request to a
 // usable connection (round-robin within the most preferred DRA priority that has one), takes a
 // slot in that connection's fixed pending table (the Hop-by-Hop id encodes the slot), arms one
 // wheel timer, and appends the encoded ECR to the connection's batch buffer; each connection

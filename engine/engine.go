@@ -39,14 +39,14 @@ type Engine struct {
 	usable           atomic.Int32 // usable connections
 	callbackPanics   atomic.Uint64
 	loopNow          atomic.Int64 // the loop's last clock reading, for LoopTime
-	inbox            *inbox.Ring[*request]
+	inbox            *inbox.Ring[submission]
 	wakePending      atomic.Bool
 	wakeFD           int // write end of the wake-up socketpair
 	postMu           sync.Mutex
 	posted           []func()
 	postedN          atomic.Int32 // len(posted), readable without the lock
 	sessHi           uint32       // high part of generated Session-Ids: the start time
-	pool             sync.Pool
+	waiters          sync.Pool    // *waiter, for Check
 	epoch            time.Time
 	readyMu          sync.Mutex
 	readyCh          chan struct{} // closed while a connection is usable
@@ -64,6 +64,7 @@ type Engine struct {
 	groups    []*group
 	peers     []*peer
 	retries   []*request
+	free      []*request // recycled requests
 	spare     []*request
 	touched   []*peer
 	dirty     []*peer // connections whose counters changed since they were last published
@@ -120,7 +121,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	e := &Engine{
 		cfg:       cfg,
 		log:       cfg.Logger,
-		inbox:     inbox.NewRing[*request](cfg.SendBufferSize),
+		inbox:     inbox.NewRing[submission](cfg.SendBufferSize),
 		e2e:       framing.EndToEndSeed(now.Unix(), rng.Uint32()),
 		sessHi:    uint32(now.Unix()),
 		epoch:     now,
@@ -134,7 +135,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
-	e.pool.New = func() any { return &request{e: e, done: make(chan struct{}, 1)} }
+	e.waiters.New = func() any { return &waiter{done: make(chan struct{}, 1)} }
 	e.wheel = wheel.New(Tick, 2048, e.now())
 	e.dialCtx, e.dialCancel = context.WithCancel(context.Background())
 	fcfg := fsm.Config{
@@ -373,27 +374,27 @@ func (e *Engine) Check(ctx context.Context, req s13.Request) (s13.Answer, error)
 	if err := ctx.Err(); err != nil {
 		return s13.Answer{}, err
 	}
-	r, err := e.prepare(&req, deadline)
-	if err != nil {
+	if err := e.prepare(&req); err != nil {
 		return s13.Answer{}, err
 	}
-	if err := e.submit(r); err != nil {
-		e.putRequest(r)
+	w := e.getWaiter()
+	if err := e.submit(&submission{req: req, w: w, deadline: deadline}); err != nil {
+		e.putWaiter(w)
 		return s13.Answer{}, err
 	}
 	select {
-	case <-r.done:
+	case <-w.done:
 	case <-ctx.Done():
-		if r.state.CompareAndSwap(statePending, stateAbandoned) {
+		if w.state.CompareAndSwap(statePending, stateAbandoned) {
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return s13.Answer{}, &Error{Err: ErrTimeout, Cause: ctx.Err()}
 			}
 			return s13.Answer{}, ctx.Err()
 		}
-		<-r.done // the loop finished it first
+		<-w.done // the loop finished it first
 	}
-	ans, err := r.ans, r.err
-	e.putRequest(r)
+	ans, err := w.ans, w.err
+	e.putWaiter(w)
 	return ans, err
 }
 
@@ -407,22 +408,16 @@ func (e *Engine) Go(req s13.Request, cb func(s13.Answer, error)) error {
 	if cb == nil {
 		return fmt.Errorf("%w: nil callback", ErrInvalidRequest)
 	}
-	r, err := e.prepare(&req, 0)
-	if err != nil {
+	if err := e.prepare(&req); err != nil {
 		return err
 	}
-	r.cb = cb
-	if err := e.submit(r); err != nil {
-		e.putRequest(r)
-		return err
-	}
-	return nil
+	// A zero deadline is RequestTimeout from when the loop takes the request: the loop reads its
+	// clock once per batch, so callers need not read it per request.
+	return e.submit(&submission{req: req, cb: cb})
 }
 
-// prepare fills the destination defaults, validates req and takes a pooled request. A zero
-// deadline means RequestTimeout counted from when the loop takes the request: the loop reads its
-// clock once per batch, so callers need not read it per request.
-func (e *Engine) prepare(req *s13.Request, deadline int64) (*request, error) {
+// prepare fills the destination defaults and validates req.
+func (e *Engine) prepare(req *s13.Request) error {
 	if req.DestinationRealm == "" {
 		req.DestinationRealm = e.cfg.DestinationRealm
 	}
@@ -430,12 +425,9 @@ func (e *Engine) prepare(req *s13.Request, deadline int64) (*request, error) {
 		req.DestinationHost = e.cfg.DestinationHost
 	}
 	if err := req.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+		return fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
-	r := e.getRequest()
-	r.req = *req
-	r.deadline = deadline
-	return r, nil
+	return nil
 }
 
 // submit admits r: the engine must be running, a connection usable, and room left in the
@@ -443,7 +435,7 @@ func (e *Engine) prepare(req *s13.Request, deadline int64) (*request, error) {
 // they are frequent and must not allocate. outstanding is raised before the closing check, so
 // that Close, once it has set closing, can count on it: every request it includes is either
 // refused (and uncounted again) or pushed.
-func (e *Engine) submit(r *request) error {
+func (e *Engine) submit(s *submission) error {
 	n := e.outstanding.Add(1)
 	var err error
 	switch {
@@ -455,7 +447,7 @@ func (e *Engine) submit(r *request) error {
 		switch u := int64(e.usable.Load()); {
 		case u == 0:
 			err = ErrNoConnection
-		case n > u*int64(e.cfg.MaxInFlight), !e.inbox.TryPush(r):
+		case n > u*int64(e.cfg.MaxInFlight), !e.inbox.TryPushFrom(s):
 			err = ErrBusy
 		default:
 			e.wake()
@@ -560,7 +552,9 @@ func (e *Engine) shutdown(ctx context.Context) error {
 	// A caller that passed the closing check just before it was set is pushing right now:
 	// outstanding counts it until its request is here (nanoseconds; bounded all the same).
 	for spin := 0; e.outstanding.Load() > 0 && spin < 1e6; spin++ {
-		if r, ok := e.inbox.Pop(); ok {
+		if s := e.inbox.Front(); s != nil {
+			r := e.takeRequest(s)
+			e.inbox.Advance()
 			e.complete(r, nil, e.reqErr(ErrClosed, nil, nil))
 		} else {
 			runtime.Gosched()

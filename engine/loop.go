@@ -114,11 +114,13 @@ func (e *Engine) drain(now int64) int {
 	}
 	n := 0
 	for n < drainBatch {
-		r, ok := e.inbox.Pop()
-		if !ok {
+		s := e.inbox.Front()
+		if s == nil {
 			break
 		}
 		n++
+		r := e.takeRequest(s)
+		e.inbox.Advance()
 		if e.stopping {
 			e.complete(r, nil, e.reqErr(ErrClosed, nil, nil))
 			continue

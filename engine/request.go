@@ -8,15 +8,34 @@ import (
 )
 
 // Synchronous request states: the loop and a Check caller whose context ended race to move a
-// request out of statePending; whoever loses knows the other owns it.
+// waiter out of statePending; whoever loses knows the other owns it.
 const (
 	statePending uint32 = iota
 	stateDone
 	stateAbandoned
 )
 
-// request is one ECR from submission to completion. Pooled; owned by the loop from the moment it
-// is popped from the inbox until it completes.
+// submission is what a caller hands the loop. It is copied into an inbox slot by value, so a
+// submission takes no pooled object on the caller's side: the loop turns it into a request from
+// its own free list (a sync.Pool Get and Put cost about 25 ns per request here, 5 % of a
+// pipelined request's CPU).
+type submission struct {
+	req      s13.Request
+	cb       func(s13.Answer, error) // Go: asynchronous completion, run on the loop
+	w        *waiter                 // Check: where the result goes
+	deadline int64                   // loop clock; 0 = RequestTimeout from when the loop takes it
+}
+
+// waiter is one synchronous Check's completion. Pooled: Check blocks on a channel anyway.
+type waiter struct {
+	done  chan struct{}
+	state atomic.Uint32
+	ans   s13.Answer // owned copy
+	err   error
+}
+
+// request is one ECR from when the loop takes its submission until it completes. Loop-owned
+// throughout, recycled through the loop's free list.
 type request struct {
 	e   *Engine
 	req s13.Request
@@ -35,11 +54,8 @@ type request struct {
 	hbh   uint32 // its Hop-by-Hop id there
 	timer wheel.Timer
 
-	cb    func(s13.Answer, error) // asynchronous completion (Go), run on the loop
-	done  chan struct{}           // synchronous completion (Check)
-	state atomic.Uint32
-	ans   s13.Answer // owned copy for Check
-	err   error
+	cb func(s13.Answer, error) // asynchronous completion (Go), run on the loop
+	w  *waiter                 // synchronous completion (Check)
 }
 
 // Expire is the request's answer timeout, fired by the wheel on the loop.
@@ -54,13 +70,33 @@ func (r *request) Expire(int64) {
 	e.complete(r, nil, e.reqErr(ErrTimeout, p, nil))
 }
 
-func (e *Engine) getRequest() *request {
-	return e.pool.Get().(*request)
+// takeRequest turns a submission popped from the inbox into a request. Loop only.
+func (e *Engine) takeRequest(s *submission) *request {
+	var r *request
+	if n := len(e.free); n > 0 {
+		r = e.free[n-1]
+		e.free[n-1] = nil
+		e.free = e.free[:n-1]
+	} else {
+		r = &request{e: e}
+	}
+	r.req, r.cb, r.w, r.deadline = s.req, s.cb, s.w, s.deadline
+	return r
 }
 
+// putRequest recycles a completed request. The free list holds at most as many requests as were
+// ever in the loop's hands at once, which MaxInFlight and the inbox bound. Loop only.
 func (e *Engine) putRequest(r *request) {
-	*r = request{e: r.e, done: r.done}
-	e.pool.Put(r)
+	*r = request{e: e} // drop the caller's strings and callback
+	e.free = append(e.free, r)
+}
+
+func (e *Engine) getWaiter() *waiter { return e.waiters.Get().(*waiter) }
+
+func (e *Engine) putWaiter(w *waiter) {
+	w.ans, w.err = s13.Answer{}, nil
+	w.state.Store(statePending)
+	e.waiters.Put(w)
 }
 
 // complete finishes r exactly once: it releases its timer, runs the callback (on the loop) or
@@ -70,20 +106,21 @@ func (e *Engine) complete(r *request, ans *s13.Answer, err error) {
 	r.peer = nil
 	if r.cb != nil {
 		e.runCallback(r.cb, ans, err)
-		e.putRequest(r)
 	} else {
+		w := r.w
 		if ans != nil {
-			r.ans = ans.Clone()
+			w.ans = ans.Clone()
 		}
-		r.err = err
+		w.err = err
 		// A caller that reads Stats after Check returns sees its answer counted.
 		e.publishStats()
-		if r.state.CompareAndSwap(statePending, stateDone) {
-			r.done <- struct{}{}
+		if w.state.CompareAndSwap(statePending, stateDone) {
+			w.done <- struct{}{}
 		} else {
-			e.putRequest(r) // the caller gave up; nobody else holds r
+			e.putWaiter(w) // the caller gave up; nobody else holds w
 		}
 	}
+	e.putRequest(r)
 	if e.outstanding.Add(-1) == 0 && e.closing.Load() {
 		e.signalDrained()
 	}

@@ -51,7 +51,11 @@ func (r *Ring[T]) Cap() int { return len(r.slots) }
 // TryPush appends v and reports true, or reports false at once when the ring is full. A lost race
 // with another producer retries with the new head; it never waits for the consumer. Safe for
 // concurrent use.
-func (r *Ring[T]) TryPush(v T) bool {
+func (r *Ring[T]) TryPush(v T) bool { return r.TryPushFrom(&v) }
+
+// TryPushFrom is TryPush copying *v into the slot: a large item is copied once, straight from the
+// caller's variable. Safe for concurrent use.
+func (r *Ring[T]) TryPushFrom(v *T) bool {
 	pos := r.head.Load()
 	for {
 		s := &r.slots[pos&r.mask]
@@ -59,7 +63,7 @@ func (r *Ring[T]) TryPush(v T) bool {
 		switch dif := int64(seq) - int64(pos); {
 		case dif == 0:
 			if r.head.CompareAndSwap(pos, pos+1) {
-				s.item = v
+				s.item = *v
 				s.seq.Store(pos + 1) // publish to the consumer
 				return true
 			}
@@ -86,6 +90,27 @@ func (r *Ring[T]) Pop() (v T, ok bool) {
 	s.seq.Store(r.tail + r.mask + 1)
 	r.tail++
 	return v, true
+}
+
+// Front returns the oldest item in its slot, or nil under the same conditions as Pop. The item
+// stays valid, and in the ring, until Advance: a large item is read in place instead of being
+// copied out. Consumer only.
+func (r *Ring[T]) Front() *T {
+	s := &r.slots[r.tail&r.mask]
+	if s.seq.Load() != r.tail+1 {
+		return nil
+	}
+	return &s.item
+}
+
+// Advance removes the item Front returned and hands its slot back to the producers. Consumer
+// only, and only after Front returned non-nil.
+func (r *Ring[T]) Advance() {
+	s := &r.slots[r.tail&r.mask]
+	var zero T
+	s.item = zero // drop the references for the GC
+	s.seq.Store(r.tail + r.mask + 1)
+	r.tail++
 }
 
 // Ready reports whether Pop would return an item now. Consumer only.
