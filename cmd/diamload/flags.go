@@ -58,6 +58,7 @@ type runOpts struct {
 	rules           string
 	delay           delayValue
 	interval        time.Duration // progress period (hidden in tests)
+	procs           int           // GOMAXPROCS for the run; 0 = procsFor's choice
 
 	selftest bool
 	imeiSet  bool
@@ -190,6 +191,7 @@ func runFlags(fs *flag.FlagSet, o *runOpts, selftest bool) {
 	fs.StringVar(&o.rules, "rules", "", "embedded EIR: rules `file` (eir_rules.conf format)")
 	fs.Var(&o.delay, "delay", "embedded EIR: answer delay, fixed (2ms) or random in a range (1ms-5ms)")
 	fs.DurationVar(&o.interval, "progress-interval", time.Second, "live progress period")
+	fs.IntVar(&o.procs, "procs", 0, "GOMAXPROCS during the run; 0 = 1 for the engine client against --dra peers (its work is one event loop), else the Go default")
 }
 
 // parseRunFlags parses and checks run or selftest arguments.
@@ -265,6 +267,8 @@ func (o *runOpts) check(name string) error {
 		return bad("invalid --max-error-ratio %v: want 0..1", o.maxErrorRatio)
 	case o.client != "engine" && o.client != "baseline":
 		return bad("invalid --client %q: want engine or baseline", o.client)
+	case o.procs < 0 || o.procs > 1024:
+		return bad("invalid --procs %d: want 0 (automatic) or 1-1024", o.procs)
 	case o.interval <= 0:
 		return bad("invalid --progress-interval %v: want a positive duration", o.interval)
 	case o.destHost != "" && strings.ContainsAny(o.destHost, " \t"):

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +27,8 @@ type report struct {
 	Peers       []string `json:"peers"`
 	ConnsPer    int      `json:"conns_per_peer"`
 	EmbeddedEIR bool     `json:"embedded_eir"`
+	GOMAXPROCS  int      `json:"gomaxprocs"`
+	CPUs        int      `json:"cpus"`
 	Seed        uint64   `json:"seed"`
 	IMEI        string   `json:"imei"`
 	IMSI        string   `json:"imsi"`
@@ -126,6 +129,8 @@ func buildReport(command string, res *result, rec *recorder) *report {
 		Peers:       res.peers,
 		ConnsPer:    o.conns,
 		EmbeddedEIR: res.embedded != nil,
+		GOMAXPROCS:  res.procs,
+		CPUs:        runtime.NumCPU(),
 		Seed:        res.seed,
 		IMEI:        o.imei,
 		IMSI:        o.imsi,
@@ -245,7 +250,7 @@ func (rp *report) writeText(w io.Writer) {
 	if rp.Mode == "open" {
 		mode = fmt.Sprintf("open loop at %g ECR/s, at most %d in flight", rp.OfferedRPS, rp.Concurrency)
 	}
-	fmt.Fprintf(w, "diamload %s: %s client, %s → %s\n", rp.Command, rp.Client, mode, target)
+	fmt.Fprintf(w, "diamload %s: %s client, %s → %s; GOMAXPROCS %d of %d CPUs\n", rp.Command, rp.Client, mode, target, rp.GOMAXPROCS, rp.CPUs)
 	fmt.Fprintf(w, "payload: IMEI %s, IMSI %s, seed %d", rp.IMEI, rp.IMSI, rp.Seed)
 	if rp.WarmupS > 0 {
 		fmt.Fprintf(w, ", warm-up %.3gs excluded", rp.WarmupS)

@@ -264,6 +264,7 @@ type result struct {
 	interrupted bool
 	drainCut    bool
 	warmup      time.Duration
+	procs       int // GOMAXPROCS during the run
 }
 
 // load runs the whole measurement: client up, warm-up, traffic, drain, close.
@@ -303,6 +304,8 @@ func load(ctx context.Context, o *runOpts, stderr io.Writer) (*result, *recorder
 		res.embedded = eir
 	}
 	res.peers = peers
+	res.procs = procsFor(o, eir != nil)
+	defer setProcs(res.procs)()
 
 	// Payloads, and the oracle when the policy is ours.
 	mix := []mixEntry{{o.imei, 1}}

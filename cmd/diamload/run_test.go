@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -54,6 +55,8 @@ func TestJSONReportSchema(t *testing.T) {
 	assert.Equal(t, "closed", rp.Mode)
 	assert.Equal(t, uint64(3), rp.Seed)
 	assert.True(t, rp.EmbeddedEIR)
+	assert.Equal(t, runtime.GOMAXPROCS(0), rp.GOMAXPROCS, "an embedded EIR keeps the Go default")
+	assert.Equal(t, runtime.NumCPU(), rp.CPUs)
 	assert.True(t, rp.CPUIncludesResponder)
 	assert.Positive(t, rp.DurationS)
 	assert.Positive(t, rp.ThroughputRPS)
