@@ -17,5 +17,9 @@
 //	go test -run='^$' -bench=. -benchmem -count=5 ./bench
 //
 // The engine uses inbox.Ring (engine.go): here it hands a request over 3-7x faster than the
-// channel, never blocks, and refuses at once when full (ErrBusy).
+// channel, never blocks, and refuses at once when full (ErrBusy). Its slots hold the submissions
+// themselves (request, callback, deadline), copied in with TryPushFrom and read in place with
+// Front/Advance, so no pooled object travels with a request: against pooled pointers in the ring
+// that measured 0.537 -> 0.517 µs of client CPU per ECR (diamload, 2 x 256 in flight, medians
+// of 10 interleaved pairs).
 package engine
