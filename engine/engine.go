@@ -71,7 +71,6 @@ type Engine struct {
 	e2e       uint32  // next End-to-End id
 	sessLo    uint32  // low part of the next generated Session-Id
 	servicing bool
-	expireAt  int64 // loop clock: when expireRequests runs next
 	stopping  bool
 	answer    s13.Answer // the answer being delivered; its fields alias the read buffer
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"sync/atomic"
 
+	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/hsdfat8/diam-gw/s13"
 )
 
@@ -48,12 +49,25 @@ type request struct {
 	retransmit bool // the next send carries the T flag
 	altRetry   bool // resent to another DRA after a 3002/3004 answer-message
 
-	lost *peer  // connection it was failed over from, while it waits to be resent
-	peer *peer  // connection holding it in its slot table, nil when none
-	hbh  uint32 // its Hop-by-Hop id there
+	lost  *peer  // connection it was failed over from, while it waits to be resent
+	peer  *peer  // connection holding it in its slot table, nil when none
+	hbh   uint32 // its Hop-by-Hop id there
+	timer wheel.Timer
 
 	cb func(s13.Answer, error) // asynchronous completion (Go), run on the loop
 	w  *waiter                 // synchronous completion (Check)
+}
+
+// Expire is the request's answer timeout, fired by the wheel on the loop.
+func (r *request) Expire(int64) {
+	e, p := r.e, r.peer
+	if p != nil {
+		p.slots.take(r.hbh)
+		r.peer = nil
+		p.stats.inFlight(-1)
+		p.stats.inc(cTimeouts)
+	}
+	e.complete(r, nil, e.reqErr(ErrTimeout, p, nil))
 }
 
 // takeRequest turns a submission popped from the inbox into a request. Loop only.
@@ -85,9 +99,10 @@ func (e *Engine) putWaiter(w *waiter) {
 	e.waiters.Put(w)
 }
 
-// complete finishes r exactly once: it runs the callback (on the loop) or hands the result to
-// the waiting Check. ans may alias the read buffer; Check gets a clone.
+// complete finishes r exactly once: it releases its timer, runs the callback (on the loop) or
+// hands the result to the waiting Check. ans may alias the read buffer; Check gets a clone.
 func (e *Engine) complete(r *request, ans *s13.Answer, err error) {
+	e.wheel.Stop(&r.timer)
 	r.peer = nil
 	if r.cb != nil {
 		e.runCallback(r.cb, ans, err)

@@ -8,7 +8,6 @@ package engine
 type slotTable struct {
 	reqs []*request
 	free []uint32 // stack of free slot indexes
-	hi   int      // every request is below this index: expire scans no further
 	bits uint
 	mask uint32
 	seq  uint32
@@ -34,9 +33,6 @@ func (t *slotTable) alloc(r *request) uint32 {
 	i := t.free[len(t.free)-1]
 	t.free = t.free[:len(t.free)-1]
 	t.reqs[i] = r
-	if int(i) >= t.hi {
-		t.hi = int(i) + 1
-	}
 	t.seq++
 	return t.seq<<t.bits | i
 }
@@ -73,29 +69,3 @@ func (t *slotTable) drain(f func(*request)) {
 		}
 	}
 }
-
-// expire takes out every request whose deadline is at or before now and passes it to f. The
-// scan replaces a timer per request: the loop runs it a few times per Tick, and since freed slots
-// are reused first (the free list is a stack) the requests sit in the lowest slots, so it reads
-// about as many slots as there are requests in flight. It also lowers hi to just past the
-// highest slot still in use.
-func (t *slotTable) expire(now int64, f func(*request)) {
-	top := 0
-	for i := 0; i < t.hi; i++ {
-		r := t.reqs[i]
-		if r == nil {
-			continue
-		}
-		if r.deadline > now {
-			top = i + 1
-			continue
-		}
-		t.reqs[i] = nil
-		t.free = append(t.free, uint32(i))
-		f(r)
-	}
-	t.hi = top
-}
-
-// idle reports whether no request is pending.
-func (t *slotTable) idle() bool { return len(t.free) == len(t.reqs) }
