@@ -283,8 +283,9 @@ func TestExactlyOnceUnderResets(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	t.Logf("accepted %d, outcomes %v, failovers %d", accepted, outcomes, e.Stats().Total.Failovers)
-	assert.Greater(t, accepted, 500)
-	assert.Greater(t, outcomes["answer"], 100)
+	// How many get answered during the chaos depends on how the machine schedules the resets
+	// against the traffic; that some requests were accepted and caught in flight does not.
+	assert.Greater(t, accepted, 100)
 	assert.Positive(t, e.Stats().Total.Failovers, "the chaos must have caught requests in flight")
 	assert.Len(t, completions, accepted)
 	for i, n := range completions {
@@ -292,4 +293,11 @@ func TestExactlyOnceUnderResets(t *testing.T) {
 	}
 	assert.Zero(t, e.Stats().Outstanding)
 	assert.Zero(t, e.Stats().Total.InFlight)
+
+	// Once the resets stop, the connections come back and carry traffic again.
+	require.NoError(t, e.WaitReady(ctxT(t, 5*time.Second)))
+	for range 10 {
+		_, err := e.Check(ctxT(t, 5*time.Second), testReq)
+		require.NoError(t, err)
+	}
 }
