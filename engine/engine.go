@@ -430,7 +430,7 @@ func (e *Engine) prepare(req *s13.Request) error {
 	return nil
 }
 
-// submit admits r: the engine must be running, a connection usable, and room left in the
+// submit admits s: the engine must be running, a connection usable, and room left in the
 // windows of the usable connections and in the inbox. Errors are bare sentinels: under overload
 // they are frequent and must not allocate. outstanding is raised before the closing check, so
 // that Close, once it has set closing, can count on it: every request it includes is either
