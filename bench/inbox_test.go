@@ -17,7 +17,7 @@ const inboxCap = 16384
 const drainBatch = 4096
 
 // item stands for the engine's pooled *request.
-type item struct{ n uint64 }
+type item struct{ _ uint64 }
 
 // queue is what Ring and Chan have in common.
 type queue interface {

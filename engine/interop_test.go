@@ -80,15 +80,15 @@ func TestInteropOutcomesThroughDRA(t *testing.T) {
 		r.IMEI = prefix + "123456"
 		return r
 	}
-	check := func(t *testing.T, r s13.Request, timeout time.Duration) (s13.Answer, error, time.Duration) {
+	check := func(t *testing.T, r s13.Request, timeout time.Duration) (s13.Answer, time.Duration, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		start := time.Now()
 		a, err := e.Check(ctx, r)
-		return a, err, time.Since(start)
+		return a, time.Since(start), err
 	}
 	t.Run("whitelisted", func(t *testing.T) {
-		a, err, _ := check(t, testReq, 4*time.Second)
+		a, _, err := check(t, testReq, 4*time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, framing.Success, a.ResultCode)
 		require.True(t, a.HasEquipmentStatus)
@@ -96,7 +96,7 @@ func TestInteropOutcomesThroughDRA(t *testing.T) {
 	})
 	for prefix, want := range map[string]s13.EquipmentStatus{"99000001": s13.Blacklisted, "99000002": s13.Greylisted} {
 		t.Run(want.String(), func(t *testing.T) {
-			a, err, _ := check(t, imei(prefix), 4*time.Second)
+			a, _, err := check(t, imei(prefix), 4*time.Second)
 			require.NoError(t, err)
 			assert.Equal(t, framing.Success, a.ResultCode)
 			require.True(t, a.HasEquipmentStatus)
@@ -104,7 +104,7 @@ func TestInteropOutcomesThroughDRA(t *testing.T) {
 		})
 	}
 	t.Run("5422", func(t *testing.T) {
-		a, err, _ := check(t, imei("99000003"), 4*time.Second)
+		a, _, err := check(t, imei("99000003"), 4*time.Second)
 		require.NoError(t, err)
 		assert.Zero(t, a.ResultCode)
 		require.True(t, a.HasExperimentalResult)
@@ -112,24 +112,24 @@ func TestInteropOutcomesThroughDRA(t *testing.T) {
 		assert.False(t, a.HasEquipmentStatus)
 	})
 	t.Run("5012", func(t *testing.T) {
-		a, err, _ := check(t, imei("99000004"), 4*time.Second)
+		a, _, err := check(t, imei("99000004"), 4*time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, framing.UnableToComply, a.ResultCode)
 		assert.False(t, a.HasExperimentalResult)
 	})
 	t.Run("3004 with E bit", func(t *testing.T) {
-		a, err, _ := check(t, imei("99000005"), 4*time.Second)
+		a, _, err := check(t, imei("99000005"), 4*time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, framing.TooBusy, a.ResultCode)
 		assert.True(t, a.IsError())
 	})
 	t.Run("no answer", func(t *testing.T) {
-		_, err, took := check(t, imei("99000006"), time.Second)
+		_, took, err := check(t, imei("99000006"), time.Second)
 		require.ErrorIs(t, err, ErrTimeout)
 		assert.Less(t, took, 2*time.Second)
 	})
 	t.Run("2 s delay", func(t *testing.T) {
-		a, err, took := check(t, imei("99000007"), 4*time.Second)
+		a, took, err := check(t, imei("99000007"), 4*time.Second)
 		require.NoError(t, err)
 		assert.Equal(t, s13.Whitelisted, a.EquipmentStatus)
 		assert.GreaterOrEqual(t, took, 2*time.Second)

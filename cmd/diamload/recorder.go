@@ -26,8 +26,6 @@ const (
 	numErrKinds
 )
 
-var errKindNames = [numErrKinds]string{"timeout", "busy", "no_connection", "connection_lost", "closed", "other"}
-
 // classify maps a request error of either client to its counter.
 func classify(err error) errKind {
 	switch {
