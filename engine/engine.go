@@ -478,11 +478,11 @@ func (e *Engine) signalStopped() { e.stoppedOnce.Do(func() { close(e.stoppedCh) 
 // nil after a clean shutdown, or an error wrapping ctx.Err() when it had to cut things short.
 // Safe for concurrent use; later calls wait for the first and return its result.
 func (e *Engine) Close(ctx context.Context) error {
+	// Once.Do holds later callers until the first call's shutdown has returned.
 	e.closeOnce.Do(func() {
 		e.closeErr = e.shutdown(ctx)
-		close(e.closedCh)
+		close(e.closedCh) // for WaitReady
 	})
-	<-e.closedCh
 	return e.closeErr
 }
 

@@ -47,7 +47,6 @@ type Server struct {
 	goneOnce         sync.Once
 	gone             chan struct{} // closed when the last connection goes during Close
 	closeOnce        sync.Once
-	closed           chan struct{}
 	closeErr         error
 
 	loopsMu sync.Mutex
@@ -78,7 +77,6 @@ func New(cfg Config) (*Server, error) {
 		booted:  make(chan struct{}),
 		runDone: make(chan struct{}),
 		gone:    make(chan struct{}),
-		closed:  make(chan struct{}),
 		loopMap: map[gnet.EventLoop]*loop{},
 		idents:  map[string]int{},
 	}
@@ -179,11 +177,8 @@ func (s *Server) Stats() Stats {
 // wait for the DPAs short. Closing a server that was never started is a no-op. Safe for
 // concurrent use; later calls wait for the first and return its result.
 func (s *Server) Close(ctx context.Context) error {
-	s.closeOnce.Do(func() {
-		s.closeErr = s.shutdown(ctx)
-		close(s.closed)
-	})
-	<-s.closed
+	// Once.Do holds later callers until the first call's shutdown has returned.
+	s.closeOnce.Do(func() { s.closeErr = s.shutdown(ctx) })
 	return s.closeErr
 }
 

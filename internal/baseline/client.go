@@ -77,7 +77,6 @@ type Client struct {
 	drained     chan struct{}
 	drainedOnce sync.Once
 	closeOnce   sync.Once
-	closed      chan struct{}
 	closeErr    error
 }
 
@@ -108,7 +107,6 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		stateID: uint32(now.Unix()),
 		sessHi:  uint32(now.Unix()),
 		drained: make(chan struct{}),
-		closed:  make(chan struct{}),
 	}
 	for k := 1; k <= cfg.Conns; k++ {
 		c, err := cl.dialConn(ctx, k)
@@ -269,11 +267,8 @@ func (cl *Client) Pending() int { return int(cl.outstanding.Load()) }
 // cut the drain short. Safe for concurrent use; later calls wait for the first and return its
 // result.
 func (cl *Client) Close(ctx context.Context) error {
-	cl.closeOnce.Do(func() {
-		cl.closeErr = cl.shutdown(ctx)
-		close(cl.closed)
-	})
-	<-cl.closed
+	// Once.Do holds later callers until the first call's shutdown has returned.
+	cl.closeOnce.Do(func() { cl.closeErr = cl.shutdown(ctx) })
 	return cl.closeErr
 }
 
