@@ -80,15 +80,12 @@ func (r *Ring[T]) TryPushFrom(v *T) bool {
 // claimed but not yet published (its producer is between the CAS and the store): the consumer
 // never waits for it; the producer's wake-up brings the consumer back. Consumer only.
 func (r *Ring[T]) Pop() (v T, ok bool) {
-	s := &r.slots[r.tail&r.mask]
-	if s.seq.Load() != r.tail+1 {
+	p := r.Front()
+	if p == nil {
 		return v, false
 	}
-	v = s.item
-	var zero T
-	s.item = zero // drop the reference for the GC
-	s.seq.Store(r.tail + r.mask + 1)
-	r.tail++
+	v = *p
+	r.Advance()
 	return v, true
 }
 
@@ -114,7 +111,7 @@ func (r *Ring[T]) Advance() {
 }
 
 // Ready reports whether Pop would return an item now. Consumer only.
-func (r *Ring[T]) Ready() bool { return r.slots[r.tail&r.mask].seq.Load() == r.tail+1 }
+func (r *Ring[T]) Ready() bool { return r.Front() != nil }
 
 // Len returns the number of claimed positions not yet popped. Consumer only.
 func (r *Ring[T]) Len() int { return int(r.head.Load() - r.tail) }
