@@ -73,7 +73,7 @@ func TestConnectionIdentity(t *testing.T) {
 
 // The health report hook runs on its own goroutine with fresh statistics.
 func TestHealthReport(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	reports := make(chan Snapshot, 16)
 	cfg := testConfig(peer.Addr())
 	cfg.HealthInterval = 20 * time.Millisecond

@@ -13,7 +13,7 @@ import (
 )
 
 func TestCheckWhitelisted(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	e := startEngine(t, testConfig(peer.Addr()))
 	ans, err := e.Check(ctxT(t, 3*time.Second), testReq)
 	require.NoError(t, err)
@@ -30,7 +30,7 @@ func TestCheckWhitelisted(t *testing.T) {
 
 // The CER names us, our realm, the socket's address, and advertises S13 the 3GPP way.
 func TestCERContents(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	cfg := testConfig(peer.Addr())
 	cfg.OriginStateID = 77
 	startEngine(t, cfg)

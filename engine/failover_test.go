@@ -23,11 +23,11 @@ func TestFailoverToOtherDRA(t *testing.T) {
 		got <- &c
 		return testpeer.Reply{}
 	}
-	a := startPeer(t, testpeer.Config{OriginHost: "dra-a.test.local", Handler: func(c *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+	a := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-a.test.local", Handler: func(c *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		keep(c, req)
 		return testpeer.Reply{Drop: true}
 	}})
-	b := startPeer(t, testpeer.Config{OriginHost: "dra-b.test.local", Handler: keep})
+	b := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-b.test.local", Handler: keep})
 	cfg := testConfig()
 	cfg.DRAs = []DRA{{Name: "a", Address: a.Addr(), Priority: 0}, {Name: "b", Address: b.Addr(), Priority: 1}}
 	w := watchStates(&cfg)
@@ -60,8 +60,8 @@ func TestFailoverToOtherDRA(t *testing.T) {
 // Requests go to the most preferred priority that has a usable connection, and move to the next
 // one only while it has none.
 func TestPriorityRouting(t *testing.T) {
-	a := startPeer(t, testpeer.Config{OriginHost: "dra-a.test.local"})
-	b := startPeer(t, testpeer.Config{OriginHost: "dra-b.test.local"})
+	a := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-a.test.local"})
+	b := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-b.test.local"})
 	cfg := testConfig()
 	cfg.DRAs = []DRA{{Name: "b", Address: b.Addr(), Priority: 5}, {Name: "a", Address: a.Addr(), Priority: 1}}
 	w := watchStates(&cfg)
@@ -97,10 +97,10 @@ func TestPriorityRouting(t *testing.T) {
 
 // SUSPECT fails pending requests over at once, without waiting for the connection to close.
 func TestSuspectFailsOver(t *testing.T) {
-	a := startPeer(t, testpeer.Config{OriginHost: "dra-a.test.local", Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+	a := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-a.test.local", Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
 		return testpeer.Reply{Drop: true}
 	}})
-	b := startPeer(t, testpeer.Config{OriginHost: "dra-b.test.local"})
+	b := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-b.test.local"})
 	cfg := testConfig()
 	cfg.DRAs = []DRA{{Name: "a", Address: a.Addr()}, {Name: "b", Address: b.Addr(), Priority: 1}}
 	cfg.RequestTimeout = 5 * time.Second
@@ -124,11 +124,11 @@ func TestTooBusyRetriedThroughAnotherDRA(t *testing.T) {
 		return testpeer.Reply{Verdict: s13.Verdict{ResultCode: framing.TooBusy}}
 	}
 	got := make(chan framing.Header, 2)
-	a := startPeer(t, testpeer.Config{OriginHost: "dra-a.test.local", Handler: func(c *testpeer.Conn, r *s13.ECR) testpeer.Reply {
+	a := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-a.test.local", Handler: func(c *testpeer.Conn, r *s13.ECR) testpeer.Reply {
 		got <- r.Header
 		return busy(c, r)
 	}})
-	b := startPeer(t, testpeer.Config{OriginHost: "dra-b.test.local", Handler: func(_ *testpeer.Conn, r *s13.ECR) testpeer.Reply {
+	b := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-b.test.local", Handler: func(_ *testpeer.Conn, r *s13.ECR) testpeer.Reply {
 		got <- r.Header
 		return testpeer.Reply{}
 	}})
@@ -147,7 +147,7 @@ func TestTooBusyRetriedThroughAnotherDRA(t *testing.T) {
 	assert.EqualValues(t, 1, e.Stats().DRAs[0].AlternateRetries)
 
 	// alone, the 3004 comes back to the caller
-	solo := startPeer(t, testpeer.Config{Handler: busy})
+	solo := testpeer.StartT(t, testpeer.Config{Handler: busy})
 	e2 := startEngine(t, testConfig(solo.Addr()))
 	ans, err = e2.Check(ctxT(t, 2*time.Second), testReq)
 	require.NoError(t, err)

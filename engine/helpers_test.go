@@ -5,22 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hsdfat8/diam-gw/internal/testpeer"
+	"github.com/hsdfat8/diam-gw/internal/leakcheck"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 )
 
-// gnet starts a process-wide ants worker pool at init (pkg/pool/goroutine.DefaultWorkerPool);
-// its two housekeeping goroutines are not the engine's and live as long as the process.
-var leakOpts = []goleak.Option{
-	goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
-	goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
-}
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, leakOpts...)
-}
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 
 // testConfig is a config for one DRA at addr with fast timers.
 func testConfig(addrs ...string) Config {
@@ -42,14 +32,6 @@ func testConfig(addrs ...string) Config {
 		c.DRAs = append(c.DRAs, DRA{Address: a})
 	}
 	return c
-}
-
-func startPeer(t *testing.T, cfg testpeer.Config) *testpeer.Peer {
-	t.Helper()
-	p, err := testpeer.Start(cfg)
-	require.NoError(t, err)
-	t.Cleanup(p.Stop)
-	return p
 }
 
 func startEngine(t *testing.T, cfg Config) *Engine {

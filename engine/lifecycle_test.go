@@ -18,7 +18,7 @@ import (
 
 // Close lets outstanding requests finish, then sends DPR and ends every connection.
 func TestCloseDrainsThenSendsDPR(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
 		return testpeer.Reply{Delay: 100 * time.Millisecond}
 	}})
 	cfg := testConfig(peer.Addr())
@@ -52,7 +52,7 @@ func TestCloseDrainsThenSendsDPR(t *testing.T) {
 
 // Close with a short context cuts outstanding requests off with ErrClosed, exactly once each.
 func TestCloseCutsShort(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
 		return testpeer.Reply{Drop: true}
 	}})
 	cfg := testConfig(peer.Addr())
@@ -80,7 +80,7 @@ func TestCloseCutsShort(t *testing.T) {
 // The responder restarts: the connection goes down, comes back, passes REOPEN (three DWAs) and
 // carries requests again.
 func TestReconnectAfterResponderRestart(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	cfg := testConfig(peer.Addr())
 	w := watchStates(&cfg)
 	e := startEngine(t, cfg)
@@ -105,7 +105,7 @@ func TestReconnectAfterResponderRestart(t *testing.T) {
 
 // In REOPEN the connection carries nothing until the third DWA, however long that takes.
 func TestReopenWithholdsTraffic(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	cfg := testConfig(peer.Addr())
 	fast(&cfg, 300*time.Millisecond, 300*time.Millisecond)
 	w := watchStates(&cfg)
@@ -131,7 +131,7 @@ func TestReopenWithholdsTraffic(t *testing.T) {
 // retries back off instead of hammering the peer.
 func TestCEARejectedBacksOff(t *testing.T) {
 	for _, pc := range []testpeer.Config{{CEAResult: framing.NoCommonApplication}, {NoCommonApp: true}} {
-		peer := startPeer(t, pc)
+		peer := testpeer.StartT(t, pc)
 		cfg := testConfig(peer.Addr())
 		cfg.ReconnectInterval, cfg.MaxReconnectDelay, cfg.ReconnectBackoff = 100*time.Millisecond, time.Second, 2
 		e, err := New(cfg)
@@ -160,7 +160,7 @@ func TestCEARejectedBacksOff(t *testing.T) {
 
 // A CEA from an unexpected Origin-Host is refused.
 func TestPeerOriginHostEnforced(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{OriginHost: "evil.example"})
+	peer := testpeer.StartT(t, testpeer.Config{OriginHost: "evil.example"})
 	cfg := testConfig(peer.Addr())
 	cfg.DRAs[0].PeerOriginHost = "eir.test.local"
 	e, err := New(cfg)
@@ -173,7 +173,7 @@ func TestPeerOriginHostEnforced(t *testing.T) {
 // Bytes that break the framing rules reset the connection; pending requests fail over or fail;
 // the engine reconnects.
 func TestFramingViolationResets(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	cfg := testConfig(peer.Addr())
 	w := watchStates(&cfg)
 	e := startEngine(t, cfg)
@@ -190,7 +190,7 @@ func TestFramingViolationResets(t *testing.T) {
 // away for the long backoff.
 func TestPeerDPR(t *testing.T) {
 	for _, cause := range []framing.DisconnectCause{framing.Rebooting, framing.Busy} {
-		peer := startPeer(t, testpeer.Config{})
+		peer := testpeer.StartT(t, testpeer.Config{})
 		cfg := testConfig(peer.Addr())
 		cfg.MaxReconnectDelay = 5 * time.Second
 		w := watchStates(&cfg)
@@ -216,7 +216,7 @@ func TestPeerDPR(t *testing.T) {
 
 // Many requests in flight while connections are torn down: each completes exactly once.
 func TestExactlyOnceUnderResets(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
 		return testpeer.Reply{Delay: time.Millisecond}
 	}})
 	cfg := testConfig(peer.Addr())

@@ -18,7 +18,7 @@ import (
 func TestRoundRobinWithIdentityPerConnection(t *testing.T) {
 	var mu sync.Mutex
 	perConn := map[string]int{}
-	peer := startPeer(t, testpeer.Config{Handler: func(c *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(c *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		mu.Lock()
 		perConn[*c.Origin.Load()+"/"+string(req.OriginHost)]++
 		mu.Unlock()
@@ -44,7 +44,7 @@ func TestRoundRobinWithIdentityPerConnection(t *testing.T) {
 
 // Go delivers each answer once, on the loop, and the Answer's views are valid in the callback.
 func TestGoAsync(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		if string(req.IMEI[:8]) == "99000001" {
 			return testpeer.Reply{Verdict: s13.Verdict{EquipmentStatus: s13.Blacklisted}}
 		}
@@ -91,7 +91,7 @@ func TestGoAsync(t *testing.T) {
 
 // No answer: ErrTimeout naming the DRA, and the late answer is dropped and counted.
 func TestTimeoutAndLateAnswer(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
 		return testpeer.Reply{Delay: 300 * time.Millisecond}
 	}})
 	cfg := testConfig(peer.Addr())
@@ -115,7 +115,7 @@ func TestTimeoutAndLateAnswer(t *testing.T) {
 
 // A context deadline shorter than RequestTimeout wins.
 func TestContextDeadline(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
 		return testpeer.Reply{Drop: true}
 	}})
 	e := startEngine(t, testConfig(peer.Addr()))
@@ -128,7 +128,7 @@ func TestContextDeadline(t *testing.T) {
 // A full window refuses at once with ErrBusy; the accepted requests still complete.
 func TestBusy(t *testing.T) {
 	release := make(chan struct{})
-	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
 		return testpeer.Reply{Delay: 200 * time.Millisecond}
 	}})
 	cfg := testConfig(peer.Addr())
@@ -159,7 +159,7 @@ func TestBusy(t *testing.T) {
 
 // An answer nobody asked for is dropped and counted; the connection stays up.
 func TestUnknownHopByHopDropped(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	e := startEngine(t, testConfig(peer.Addr()))
 	_, err := e.Check(ctxT(t, 2*time.Second), testReq)
 	require.NoError(t, err)
@@ -174,7 +174,7 @@ func TestUnknownHopByHopDropped(t *testing.T) {
 
 // A request for a command we do not serve gets an E-bit 3001.
 func TestUnknownRequestAnswered3001(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	startEngine(t, testConfig(peer.Addr()))
 	c := peer.Conns()[0]
 	req, m := framing.BeginMessage(nil, framing.Header{Flags: framing.FlagRequest | framing.FlagProxiable, Code: 316, AppID: 16777251, HopByHop: 77, EndToEnd: 78})
@@ -193,7 +193,7 @@ func TestUnknownRequestAnswered3001(t *testing.T) {
 
 // An ECA that cannot be decoded completes its request with ErrMalformedAnswer.
 func TestMalformedAnswer(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		// An ECA with no Result-Code and no Experimental-Result.
 		b, m := framing.BeginMessage(nil, framing.AnswerHeader(req.Header))
 		b = framing.AppendOctets(b, framing.AVPSessionID, framing.AVPFlagMandatory, 0, req.SessionID)
@@ -210,7 +210,7 @@ func TestMalformedAnswer(t *testing.T) {
 
 // A panicking callback is recovered; the loop and other requests carry on.
 func TestCallbackPanicRecovered(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	e := startEngine(t, testConfig(peer.Addr()))
 	done := make(chan struct{})
 	require.NoError(t, e.Go(testReq, func(s13.Answer, error) { panic("boom") }))
@@ -221,7 +221,7 @@ func TestCallbackPanicRecovered(t *testing.T) {
 
 // Invalid requests are refused before anything is sent.
 func TestInvalidRequest(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	e := startEngine(t, testConfig(peer.Addr()))
 	_, err := e.Check(ctxT(t, time.Second), s13.Request{IMEI: "12ab"})
 	require.ErrorIs(t, err, ErrInvalidRequest)
@@ -234,7 +234,7 @@ func TestInvalidRequest(t *testing.T) {
 // The Session-Id is generated from our Origin-Host and is unique per request.
 func TestSessionIDs(t *testing.T) {
 	ids := make(chan string, 10)
-	peer := startPeer(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		ids <- string(req.SessionID)
 		return testpeer.Reply{}
 	}})
@@ -272,7 +272,7 @@ func TestNotStartedAndClosed(t *testing.T) {
 // handling itself is tested deterministically in frames_test.go.
 func TestFragmentedAnswers(t *testing.T) {
 	var chunk atomic.Int64
-	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
 		return testpeer.Reply{Chunk: int(chunk.Load())}
 	}})
 	e := startEngine(t, testConfig(peer.Addr()))
@@ -289,7 +289,7 @@ func TestFragmentedAnswers(t *testing.T) {
 // the request fails over (here: no other connection, so it is lost) instead of waiting out the
 // watchdog.
 func TestStalledFragmentResets(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		full := s13.AppendECA(nil, req, &framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local"}, &s13.Verdict{})
 		return testpeer.Reply{Raw: full[:len(full)/2]}
 	}})
@@ -309,7 +309,7 @@ func TestStalledFragmentResets(t *testing.T) {
 // In a callback LoopTime is when the loop read the answer: after the request went out, and not
 // after the callback runs. Epoch plus LoopElapsed is the same instant.
 func TestLoopTime(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	e := startEngine(t, testConfig(peer.Addr()))
 	before := time.Now()
 	got := make(chan [3]time.Time, 1)

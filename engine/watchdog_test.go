@@ -12,7 +12,7 @@ import (
 
 // The peer's DWR is answered with a DWA.
 func TestAnswersPeerDWR(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	startEngine(t, testConfig(peer.Addr()))
 	ctx := ctxT(t, 3*time.Second)
 	conns := peer.Conns()
@@ -25,7 +25,7 @@ func TestAnswersPeerDWR(t *testing.T) {
 
 // An idle connection sends its own DWR after Tw.
 func TestSendsDWRWhenIdle(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	cfg := testConfig(peer.Addr())
 	fast(&cfg, 300*time.Millisecond, 300*time.Millisecond)
 	e := startEngine(t, cfg)
@@ -41,7 +41,7 @@ func TestSendsDWRWhenIdle(t *testing.T) {
 // A peer that stops answering DWRs goes SUSPECT after DWRTimeout (its requests fail over), then
 // DOWN after Tw, then the engine reconnects.
 func TestSilentPeerGoesSuspectThenDown(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	cfg := testConfig(peer.Addr())
 	fast(&cfg, 200*time.Millisecond, 100*time.Millisecond)
 	w := watchStates(&cfg)

@@ -13,22 +13,13 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/leakcheck"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/hsdfat8/diam-gw/server"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 )
 
-// gnet starts a process-wide ants worker pool at init (pkg/pool/goroutine.DefaultWorkerPool);
-// its two housekeeping goroutines are not the server's and live as long as the process.
-var leakOpts = []goleak.Option{
-	goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
-	goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"),
-}
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, leakOpts...)
-}
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 
 const (
 	srvHost   = "eir.test.local"

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hsdfat8/diam-gw/internal/leakcheck"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 )
 
 // syncBuffer is a bytes.Buffer safe for the progress goroutine and the test.
@@ -80,8 +80,4 @@ func writeFile(path, text string) error { return os.WriteFile(path, []byte(text)
 
 // Every goroutine a run starts (pacer, reviver, progress, engine, embedded EIR) ends with it;
 // gnet's process-wide ants pool is the exception.
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).purgeStaleWorkers"),
-		goleak.IgnoreTopFunction("github.com/panjf2000/ants/v2.(*poolCommon).ticktock"))
-}
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }

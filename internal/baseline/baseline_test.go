@@ -28,14 +28,6 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func startPeer(t *testing.T, cfg testpeer.Config) *testpeer.Peer {
-	t.Helper()
-	p, err := testpeer.Start(cfg)
-	require.NoError(t, err)
-	t.Cleanup(p.Stop)
-	return p
-}
-
 func testConfig(addr string) Config {
 	return Config{
 		Addr: addr, Conns: 1, OriginHost: "gw.test.local", OriginRealm: "test.local",
@@ -177,7 +169,7 @@ func TestCapabilitiesAndCheck(t *testing.T) {
 func TestRoundRobinWithIdentityPerConnection(t *testing.T) {
 	var mu sync.Mutex
 	perConn := map[string]int{}
-	peer := startPeer(t, testpeer.Config{Handler: func(c *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(c *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		mu.Lock()
 		perConn[*c.Origin.Load()+"/"+string(req.OriginHost)]++
 		mu.Unlock()
@@ -202,7 +194,7 @@ func TestRoundRobinWithIdentityPerConnection(t *testing.T) {
 // Many concurrent requests, answered at once, late or never: every callback runs exactly once,
 // with the answer its request asked for or ErrTimeout.
 func TestGoExactlyOnce(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		switch req.IMEI[13] {
 		case '1':
 			return testpeer.Reply{Verdict: s13.Verdict{EquipmentStatus: s13.Blacklisted}}
@@ -258,7 +250,7 @@ func TestGoExactlyOnce(t *testing.T) {
 
 // A callback may submit the next request: a closed loop runs to its end on the reader goroutine.
 func TestGoFromCallback(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	cl := dial(t, testConfig(peer.Addr()))
 	const n = 1000
 	var count atomic.Int64
@@ -292,7 +284,7 @@ func TestGoFromCallback(t *testing.T) {
 // its late answer is dropped.
 func TestTimeouts(t *testing.T) {
 	release := make(chan struct{})
-	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
 		<-release // answers only after the test let it: late
 		return testpeer.Reply{}
 	}})
@@ -324,7 +316,7 @@ func TestTimeouts(t *testing.T) {
 // A connection reset fails its pending requests with ErrConnectionLost; with no connection left,
 // Go refuses new ones with ErrNoConnection.
 func TestConnectionLost(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
 		return testpeer.Reply{Drop: true}
 	}})
 	cl := dial(t, testConfig(peer.Addr()))
@@ -353,7 +345,7 @@ func TestConnectionLost(t *testing.T) {
 
 // The peer's DWR is answered with a DWA; an unknown request with an E-bit 3001.
 func TestAnswersPeerRequests(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	dial(t, testConfig(peer.Addr()))
 	conns := peer.Conns()
 	require.Len(t, conns, 1)
@@ -380,7 +372,7 @@ func TestAnswersPeerRequests(t *testing.T) {
 
 // After the peer's DPR (answered with DPA) that connection takes no new requests; the others do.
 func TestPeerDisconnect(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{})
+	peer := testpeer.StartT(t, testpeer.Config{})
 	cfg := testConfig(peer.Addr())
 	cfg.Conns, cfg.IdentityPerConnection = 2, true
 	cl := dial(t, cfg)
@@ -403,7 +395,7 @@ func TestPeerDisconnect(t *testing.T) {
 
 // Close waits for outstanding requests, sends DPR, waits for the DPA, and refuses new requests.
 func TestCloseGraceful(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
 		return testpeer.Reply{Delay: 50 * time.Millisecond}
 	}})
 	cfg := testConfig(peer.Addr())
@@ -433,7 +425,7 @@ func TestCloseGraceful(t *testing.T) {
 // Close cut short by its context fails what is still outstanding with ErrClosed, exactly once,
 // and does not wait long for a DPA that never comes.
 func TestCloseCutShort(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
 		return testpeer.Reply{Drop: true}
 	}})
 	cfg := testConfig(peer.Addr())
@@ -463,23 +455,23 @@ func TestCloseCutShort(t *testing.T) {
 
 func TestDialErrors(t *testing.T) {
 	t.Run("CEA 5010", func(t *testing.T) {
-		peer := startPeer(t, testpeer.Config{CEAResult: framing.NoCommonApplication})
+		peer := testpeer.StartT(t, testpeer.Config{CEAResult: framing.NoCommonApplication})
 		_, err := Dial(ctxT(t, 2*time.Second), testConfig(peer.Addr()))
 		require.ErrorIs(t, err, ErrCEARejected)
 	})
 	t.Run("no common application", func(t *testing.T) {
-		peer := startPeer(t, testpeer.Config{NoCommonApp: true})
+		peer := testpeer.StartT(t, testpeer.Config{NoCommonApp: true})
 		_, err := Dial(ctxT(t, 2*time.Second), testConfig(peer.Addr()))
 		require.ErrorIs(t, err, ErrCEARejected)
 	})
 	t.Run("relay accepted", func(t *testing.T) {
-		peer := startPeer(t, testpeer.Config{Relay: true})
+		peer := testpeer.StartT(t, testpeer.Config{Relay: true})
 		cl := dial(t, testConfig(peer.Addr()))
 		_, err := cl.Check(ctxT(t, 2*time.Second), testReq)
 		require.NoError(t, err)
 	})
 	t.Run("silent peer", func(t *testing.T) {
-		peer := startPeer(t, testpeer.Config{})
+		peer := testpeer.StartT(t, testpeer.Config{})
 		peer.SetSilent(true)
 		cfg := testConfig(peer.Addr())
 		cfg.ConnectTimeout = 100 * time.Millisecond
@@ -541,7 +533,7 @@ func TestDialErrors(t *testing.T) {
 	t.Run("invalid config and requests", func(t *testing.T) {
 		_, err := Dial(ctxT(t, time.Second), Config{})
 		require.ErrorIs(t, err, ErrInvalidConfig)
-		peer := startPeer(t, testpeer.Config{})
+		peer := testpeer.StartT(t, testpeer.Config{})
 		cl := dial(t, testConfig(peer.Addr()))
 		assert.ErrorIs(t, cl.Go(testReq, nil), ErrInvalidRequest)
 		bad := testReq
@@ -554,7 +546,7 @@ func TestDialErrors(t *testing.T) {
 
 // An answer that is not a valid ECA completes its request with ErrMalformedAnswer.
 func TestMalformedAnswer(t *testing.T) {
-	peer := startPeer(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		raw, m := framing.BeginMessage(nil, framing.AnswerHeader(req.Header))
 		raw = framing.AppendUint32(raw, framing.AVPResultCode, framing.AVPFlagMandatory, 0, uint32(framing.Success))
 		return testpeer.Reply{Raw: framing.EndMessage(raw, m)} // no Origin-Host, no Origin-Realm

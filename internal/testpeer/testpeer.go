@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
@@ -82,6 +83,18 @@ type Peer struct {
 	silent     atomic.Bool // answer nothing at all
 	ignoreDWR  atomic.Bool // answer everything but DWRs
 	ECRs, DWRs atomic.Int64
+}
+
+// StartT is Start for a test: it fails t at once when the peer cannot listen, and stops the peer
+// when t ends.
+func StartT(t testing.TB, cfg Config) *Peer {
+	t.Helper()
+	p, err := Start(cfg)
+	if err != nil {
+		t.Fatalf("testpeer: %v", err)
+	}
+	t.Cleanup(p.Stop)
+	return p
 }
 
 // Start listens on 127.0.0.1 (an ephemeral port).
