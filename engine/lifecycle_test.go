@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -170,8 +171,8 @@ func TestPeerOriginHostEnforced(t *testing.T) {
 	require.NoError(t, e.Close(ctxT(t, 2*time.Second)))
 }
 
-// Bytes that break the framing rules reset the connection; pending requests fail over or fail;
-// the engine reconnects.
+// Bytes that break the framing rules reset the connection (an RST, not a FIN: RFC 6733 §2.1);
+// pending requests fail over or fail; the engine reconnects.
 func TestFramingViolationResets(t *testing.T) {
 	peer := testpeer.StartT(t, testpeer.Config{})
 	cfg := testConfig(peer.Addr())
@@ -179,6 +180,9 @@ func TestFramingViolationResets(t *testing.T) {
 	e := startEngine(t, cfg)
 	ctx := ctxT(t, 5*time.Second)
 	require.NoError(t, peer.Conns()[0].Write([]byte{2, 0, 0, 20, 0x80, 0, 1, 24, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1}))
+	ev, err := peer.Await(ctx, testpeer.Closed)
+	require.NoError(t, err)
+	assert.ErrorIs(t, ev.Err, syscall.ECONNRESET, "reset, not closed")
 	w.await(t, ctx, 1, fsm.Reconnecting)
 	st := e.Stats()
 	assert.EqualValues(t, 1, st.Total.ProtocolErrors)

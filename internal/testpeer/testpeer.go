@@ -68,6 +68,10 @@ type Event struct {
 	Header framing.Header
 	Origin string // Origin-Host of the message, when it has one
 	Msg    []byte // a copy of the message (CER events only)
+	// Err is how the connection ended (Closed events only): the read error when the other side
+	// ended it (io.EOF for a FIN, an error matching syscall.ECONNRESET for an RST), nil when this
+	// side did (Close, Reset, Stop, a stream it could not parse).
+	Err error
 }
 
 // Peer is the listening test peer.
@@ -212,7 +216,7 @@ func (p *Peer) accept(ln net.Listener) {
 		if err != nil {
 			return
 		}
-		c := &Conn{p: p, nc: nc, hbh: framing.NewHopByHopIDs(0x7000_0000)}
+		c := &Conn{p: p, nc: nc, hbh: framing.NewHopByHopIDs(0x7000_0000), done: make(chan struct{})}
 		p.mu.Lock()
 		if p.ln != ln {
 			p.mu.Unlock()
@@ -234,6 +238,8 @@ type Conn struct {
 	wmu    sync.Mutex
 	hbh    framing.HopByHopIDs
 	closed atomic.Bool
+	done   chan struct{} // closed by Close
+	noRead atomic.Bool
 	Origin atomic.Pointer[string] // the client's Origin-Host from its CER
 }
 
@@ -269,8 +275,14 @@ func (c *Conn) SendDPR(cause framing.DisconnectCause) error {
 func (c *Conn) Close() {
 	if c.closed.CompareAndSwap(false, true) {
 		c.nc.Close()
+		close(c.done)
 	}
 }
+
+// StopReading makes the peer read nothing more on c once the read in progress (if any) is
+// handled: a peer that does not read what it is sent. It still writes what a test tells it to.
+// Its Closed event comes when c is closed on this side (Close, Reset, Stop).
+func (c *Conn) StopReading() { c.noRead.Store(true) }
 
 // Reset closes with an RST.
 func (c *Conn) Reset() {
@@ -283,16 +295,21 @@ func (c *Conn) Reset() {
 func (c *Conn) serve() {
 	p := c.p
 	defer p.wg.Done()
+	var readErr error // set when the other side ended the connection
 	defer func() {
 		c.Close()
 		p.mu.Lock()
 		delete(p.conns, c)
 		p.mu.Unlock()
-		p.emit(Event{Kind: Closed, Conn: c})
+		p.emit(Event{Kind: Closed, Conn: c, Err: readErr})
 	}()
 	buf := make([]byte, 0, 64<<10)
 	tmp := make([]byte, 32<<10)
 	for {
+		if c.noRead.Load() {
+			<-c.done
+			return
+		}
 		n, err := c.nc.Read(tmp)
 		if n > 0 {
 			buf = append(buf, tmp[:n]...)
@@ -312,6 +329,9 @@ func (c *Conn) serve() {
 			}
 		}
 		if err != nil {
+			if !c.closed.Load() {
+				readErr = err
+			}
 			return
 		}
 	}
