@@ -139,7 +139,7 @@ func (e *Engine) send(r *request, now int64, from *peer) {
 		return
 	}
 	var avoid *dra
-	if r.altRetry {
+	if r.altRetry && from != nil {
 		avoid = from.dra
 	}
 	p, err := e.route(from, avoid)
@@ -160,6 +160,7 @@ func (e *Engine) send(r *request, now int64, from *peer) {
 		}
 	}
 	r.peer, r.hbh = p, p.slots.alloc(r)
+	r.batch = p.flushes
 	r.sentAt = now
 	r.sends++
 	env := s13.Envelope{
@@ -172,18 +173,24 @@ func (e *Engine) send(r *request, now int64, from *peer) {
 		SessionLo:   r.sessLo,
 	}
 	p.write(r.origin.tmpl.Append(p.buf(), &env, &r.req))
-	p.stats.inc(cRequests)
-	p.stats.inFlight(1)
+	p.batchReqs++
 	if r.retransmit {
-		p.stats.inc(cRetransmits)
+		p.batchRetx++
 	}
+	p.stats.inFlight(1)
 	e.wheel.Add(&r.timer, r.deadline, r)
 }
 
 // failover takes every pending request off p. Each one is resent on another connection with the
 // T flag, the same End-to-End id and Session-Id and a new Hop-by-Hop id (RFC 6733 §5.5.4), unless
 // its resend budget is spent or the engine is stopping.
+//
+// A request whose bytes never left (still in p's batch, which a closing connection's flush
+// drops) was not sent on p: that send is undone, so it goes out elsewhere as it would have gone
+// out here, with no T flag unless an earlier connection did send it (RFC 6733 §3: T marks a
+// possible duplicate), and counts as neither a failover nor a resend.
 func (e *Engine) failover(p *peer) {
+	dropped := p.conn == nil || p.closing // the batch will not be written
 	p.slots.drain(func(r *request) {
 		r.peer = nil
 		p.stats.inFlight(-1)
@@ -191,6 +198,14 @@ func (e *Engine) failover(p *peer) {
 		switch {
 		case e.stopping:
 			e.complete(r, nil, e.reqErr(ErrClosed, p, nil))
+		case dropped && r.batch == p.flushes:
+			r.sends--
+			if r.sends == 0 { // its first send is still to come, with that connection's identity
+				r.origin = nil
+			} else {
+				r.lost = p
+			}
+			e.retries = append(e.retries, r)
 		case r.sends > e.cfg.FailoverLimit:
 			e.complete(r, nil, e.reqErr(ErrConnectionLost, p, nil))
 		default:
@@ -231,8 +246,18 @@ func (e *Engine) flush() {
 		}
 		p.out.B = b[:0]
 		if c := p.conn; c != nil && !p.closing {
-			p.stats.add(cBytesOut, uint64(len(b)))
+			// Counted as sent before Write: a Write that fails runs OnClose inside it, and what
+			// was handed to it may have gone out in part.
+			p.flushes++
+			s := &p.stats
+			s.add(cBytesOut, uint64(len(b)))
+			s.add(cMsgsOut, p.batchMsgs)
+			s.add(cRequests, p.batchReqs)
+			s.add(cRetransmits, p.batchRetx)
+			p.batchMsgs, p.batchReqs, p.batchRetx = 0, 0, 0
 			_, _ = c.Write(b)
+		} else {
+			p.dropBatch()
 		}
 		if cap(p.out.B) > maxIdleBatch {
 			p.out.B = nil // a burst grew it: let the GC have it back
@@ -282,6 +307,7 @@ func (e *Engine) runPosted() {
 func (e *Engine) setUsable(p *peer, on bool) {
 	g := p.dra.group
 	switch {
+	case on && p.closing: // on its way out: see closeConn
 	case on && p.usableAt < 0:
 		p.usableAt = len(g.usable)
 		g.usable = append(g.usable, p)

@@ -31,6 +31,10 @@ type peer struct {
 	dialCancel context.CancelFunc // cancels the dial in flight
 	closing    bool               // Close issued on conn: ignore what else it says
 	out        *bytebufferpool.ByteBuffer
+	flushes    uint32 // batches handed to gnet's Write; a request encoded since the last one is still in out
+	batchMsgs  uint64 // messages in out, counted once written
+	batchReqs  uint64 // ECRs among them
+	batchRetx  uint64 // ECRs among those with the T flag
 	frames     reassembler
 	now        int64 // loop clock of the read being handled
 	touched    bool  // out holds bytes to flush
@@ -147,11 +151,17 @@ func (p *peer) buf() []byte { return p.out.B }
 
 func (p *peer) write(b []byte) {
 	p.out.B = b
-	p.stats.inc(cMsgsOut)
+	p.batchMsgs++
 	if !p.touched {
 		p.touched = true
 		p.e.touched = append(p.e.touched, p)
 	}
+}
+
+// dropBatch discards the batch: its connection is gone, or going.
+func (p *peer) dropBatch() {
+	p.out.Reset()
+	p.batchMsgs, p.batchReqs, p.batchRetx = 0, 0, 0
 }
 
 // capabilities is our CER for this connection: S13 advertised as a Vendor-Specific-Application-Id
@@ -181,12 +191,15 @@ func (p *peer) capabilities() *framing.Capabilities {
 }
 
 // closeConn closes the transport asynchronously; OnClose then feeds EvTransportLost. reset sends
-// an RST instead of a FIN, for a stream that cannot be trusted any more (RFC 6733 §2.1).
+// an RST instead of a FIN, for a stream that cannot be trusted any more (RFC 6733 §2.1). The
+// connection takes no requests from here on: gnet's Close runs later, and bytes routed to it
+// meanwhile would be dropped by flush.
 func (p *peer) closeConn(reset bool) {
 	if p.conn == nil || p.closing {
 		return
 	}
 	p.closing = true
+	p.e.setUsable(p, false)
 	if reset {
 		_ = p.conn.SetLinger(0)
 	}
@@ -247,7 +260,7 @@ func (p *peer) opened(c gnet.Conn, attempt uint64) bool {
 	p.dialCancel = nil
 	p.conn, p.closing = c, false
 	p.frames.reset()
-	p.out.Reset()
+	p.dropBatch()
 	p.stats.connected(c.LocalAddr().String(), c.RemoteAddr().String())
 	p.stats.inc(cOpens)
 	if p.stats.c[cOpens] > 1 {
@@ -266,7 +279,7 @@ func (p *peer) closed(err error) {
 	p.closing = false
 	p.frames.reset()
 	p.e.wheel.Stop(&p.frag.timer)
-	p.out.Reset()
+	p.dropBatch()
 	p.step(fsm.Event{Kind: fsm.EvTransportLost}, nil)
 }
 

@@ -52,6 +52,7 @@ type request struct {
 	lost  *peer  // connection it was failed over from, while it waits to be resent
 	peer  *peer  // connection holding it in its slot table, nil when none
 	hbh   uint32 // its Hop-by-Hop id there
+	batch uint32 // that connection's flushes when it was encoded: equal while it is unwritten
 	timer wheel.Timer
 
 	cb func(s13.Answer, error) // asynchronous completion (Go), run on the loop

@@ -10,10 +10,10 @@ import (
 
 // Counters are the per-connection counters; DRA and engine totals are their sums.
 type Counters struct {
-	MessagesIn, MessagesOut uint64 // every Diameter message, base protocol included
+	MessagesIn, MessagesOut uint64 // every Diameter message, base protocol included; out: handed to the socket
 	BytesIn, BytesOut       uint64
-	Requests                uint64 // ECRs written, resends included
-	Retransmits             uint64 // ECRs written with the T flag after a failover
+	Requests                uint64 // ECRs handed to the socket, resends included
+	Retransmits             uint64 // ECRs handed to the socket with the T flag after a failover
 	AlternateRetries        uint64 // requests this DRA answered 3002/3004 that were resent via another DRA
 	Answers                 AnswerCounts
 	Timeouts                uint64 // requests that got no answer in time on this connection

@@ -1,0 +1,238 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/panjf2000/gnet/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// These tests drive the loop-owned code directly, on the test goroutine, with fake transports:
+// the order of events inside one service round (a close decided while a batch is unwritten) is
+// what they are about, and no real socket makes that order deterministic.
+
+// fakeConn is the part of a gnet.Conn the loop uses while a connection is open. Calling anything
+// else panics (the embedded interface is nil).
+type fakeConn struct {
+	gnet.Conn
+	buffered int      // what OutboundBuffered reports
+	written  [][]byte // each Write's bytes
+	closed   bool
+	reset    bool // SetLinger(0) before Close: an RST
+}
+
+func (c *fakeConn) Write(b []byte) (int, error) {
+	c.written = append(c.written, append([]byte(nil), b...))
+	return len(b), nil
+}
+func (c *fakeConn) OutboundBuffered() int { return c.buffered }
+func (c *fakeConn) Close() error          { c.closed = true; return nil }
+func (c *fakeConn) SetLinger(sec int) error {
+	c.reset = sec == 0
+	return nil
+}
+
+// ecrs decodes the ECRs written to c.
+func (c *fakeConn) ecrs(t *testing.T) []s13.ECR {
+	t.Helper()
+	var out []s13.ECR
+	for _, b := range c.written {
+		for len(b) > 0 {
+			n, err := framing.FrameLen(b, 0)
+			require.NoError(t, err)
+			require.Positive(t, n)
+			req, err := s13.ParseECR(b[:n])
+			require.NoError(t, err)
+			out = append(out, req)
+			b = b[n:]
+		}
+	}
+	return out
+}
+
+// fakeEngine builds an engine that is never started and puts each of its connections in Open
+// on a fakeConn, without the dial, CER and loop that would normally get it there.
+func fakeEngine(t *testing.T, cfg Config) (*Engine, []*fakeConn) {
+	t.Helper()
+	e, err := New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close(context.Background()) })
+	var conns []*fakeConn
+	for _, p := range e.peers {
+		c := &fakeConn{}
+		p.conn = c
+		for _, k := range []fsm.EventKind{fsm.EvStart, fsm.EvConnected, fsm.EvCEAOK} {
+			p.m.Step(fsm.Event{Kind: k}) // the state only: the actions (dial, CER) are not wanted
+		}
+		require.Equal(t, fsm.Open, p.m.State())
+		e.setUsable(p, true)
+		conns = append(conns, c)
+	}
+	return e, conns
+}
+
+// result records a request's completions.
+type result struct {
+	calls int
+	err   error
+}
+
+// submitFake hands one request to the loop code as drain would.
+func submitFake(t *testing.T, e *Engine, res *result) {
+	t.Helper()
+	req := testReq
+	require.NoError(t, e.prepare(&req))
+	e.outstanding.Add(1)
+	r := e.takeRequest(&submission{req: req, cb: func(_ s13.Answer, err error) {
+		res.calls++
+		res.err = err
+	}})
+	e.send(r, e.now(), nil)
+}
+
+// submitRefused submits one request that must complete at once with want, writing nothing.
+func submitRefused(t *testing.T, e *Engine, want error, conns []*fakeConn) {
+	t.Helper()
+	var res result
+	submitFake(t, e, &res)
+	assert.Equal(t, 1, res.calls)
+	assert.ErrorIs(t, res.err, want)
+	e.flush()
+	for i, c := range conns {
+		assert.Empty(t, c.written, "connection %d", i)
+	}
+}
+
+// pending counts the requests in p's slot table.
+func pending(p *peer) int {
+	n := 0
+	for _, r := range p.slots.reqs {
+		if r != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// twoDRAs is a config with a preferred DRA "a" (Origin-Host gw.test.local) and a fallback "b"
+// whose connection presents gw-1.test.local, so a test can tell which identity a request carries.
+func twoDRAs() Config {
+	cfg := testConfig()
+	cfg.DRAs = []DRA{
+		{Name: "a", Address: "127.0.0.1:1", Priority: 0},
+		{Name: "b", Address: "127.0.0.1:2", Priority: 1, Identity: IdentityPerConnection},
+	}
+	return cfg
+}
+
+// The ways the loop decides to reset a connection on its own, each of which gnet carries out
+// later (Close is asynchronous).
+var resets = []struct {
+	name string
+	do   func(p *peer)
+}{
+	{"framing error", func(p *peer) { p.framingError(errors.New("test: bad header")) }},
+	{"stalled fragment", func(p *peer) {
+		p.frames.partial = append(p.frames.partial[:0], 1, 0, 0)
+		p.frag.Expire(0)
+	}},
+}
+
+// A connection being reset takes no requests from the moment the reset is decided: requests go
+// to another connection, or fail with ErrNoConnection (nothing sent) when there is none.
+func TestResettingConnectionTakesNoRequests(t *testing.T) {
+	for _, rs := range resets {
+		t.Run(rs.name, func(t *testing.T) {
+			e, conns := fakeEngine(t, twoDRAs())
+			a := e.peers[0]
+			rs.do(a)
+			require.True(t, conns[0].closed && conns[0].reset, "an RST was asked for")
+			var res result
+			submitFake(t, e, &res)
+			e.flush()
+			assert.Empty(t, conns[0].written, "nothing routed to the connection being reset")
+			got := conns[1].ecrs(t)
+			require.Len(t, got, 1)
+			assert.False(t, got[0].Header.IsRetransmit())
+			assert.Zero(t, res.calls, "pending on b")
+
+			// alone: refused at once, as when nothing is usable
+			cfg := testConfig("127.0.0.1:1")
+			e1, conns1 := fakeEngine(t, cfg)
+			rs.do(e1.peers[0])
+			submitRefused(t, e1, ErrNoConnection, conns1)
+		})
+	}
+}
+
+// A request still in the batch of a connection that is reset before the batch is written never
+// left: it goes out elsewhere as a first transmission (no T flag, the new connection's
+// Origin-Host), and the dead connection counts no request, failover or retransmission for it. With
+// FailoverLimit 0 it is still sent, not failed with ErrConnectionLost.
+func TestUnwrittenRequestIsSentFreshElsewhere(t *testing.T) {
+	for _, rs := range resets {
+		for _, limit := range []int{0, DefaultFailoverLimit} {
+			t.Run(fmt.Sprintf("%s/FailoverLimit %d", rs.name, limit), func(t *testing.T) {
+				e, conns := fakeEngine(t, twoDRAs())
+				e.cfg.FailoverLimit = limit // set on the engine: in a Config, 0 means the default
+				a, b := e.peers[0], e.peers[1]
+				var res result
+				submitFake(t, e, &res)
+				require.Equal(t, 1, pending(a), "the request is on a")
+				rs.do(a) // decided while the request's bytes are still in a's batch
+				e.flush()
+				assert.Empty(t, conns[0].written, "a's batch was dropped, not written")
+				a.closed(nil) // gnet's OnClose for the Close asked for
+				e.resend(e.now())
+				e.flush()
+				e.publishStats()
+
+				got := conns[1].ecrs(t)
+				require.Len(t, got, 1)
+				assert.False(t, got[0].Header.IsRetransmit(), "never sent before: no T flag (RFC 6733 §3)")
+				assert.Equal(t, "gw-1.test.local", string(got[0].OriginHost), "a first send on b: b's identity")
+				assert.Zero(t, res.calls, "pending on b, not failed")
+				ca, cb := a.stats.counters(), b.stats.counters()
+				assert.Zero(t, ca.Requests)
+				assert.Zero(t, ca.Failovers)
+				assert.Zero(t, ca.MessagesOut)
+				assert.Equal(t, 0, ca.InFlight)
+				assert.EqualValues(t, 1, cb.Requests)
+				assert.Zero(t, cb.Retransmits)
+				assert.Equal(t, 1, cb.InFlight)
+			})
+		}
+	}
+}
+
+// The contrast: a request whose batch was written before the reset was sent, so its resend
+// carries the T flag and the first connection's Origin-Host, and counts as a failover.
+func TestWrittenRequestIsRetransmittedElsewhere(t *testing.T) {
+	e, conns := fakeEngine(t, twoDRAs())
+	a, b := e.peers[0], e.peers[1]
+	var res result
+	submitFake(t, e, &res)
+	e.flush()
+	first := conns[0].ecrs(t)
+	require.Len(t, first, 1)
+	a.framingError(errors.New("test: bad header"))
+	a.closed(nil)
+	e.resend(e.now())
+	e.flush()
+	e.publishStats()
+	got := conns[1].ecrs(t)
+	require.Len(t, got, 1)
+	assert.True(t, got[0].Header.IsRetransmit())
+	assert.Equal(t, first[0].Header.EndToEnd, got[0].Header.EndToEnd)
+	assert.Equal(t, "gw.test.local", string(got[0].OriginHost))
+	assert.EqualValues(t, 1, a.stats.counters().Requests)
+	assert.EqualValues(t, 1, a.stats.counters().Failovers)
+	assert.EqualValues(t, 1, b.stats.counters().Retransmits)
+}
