@@ -236,3 +236,42 @@ func TestWrittenRequestIsRetransmittedElsewhere(t *testing.T) {
 	assert.EqualValues(t, 1, a.stats.counters().Failovers)
 	assert.EqualValues(t, 1, b.stats.counters().Retransmits)
 }
+
+// Everything a connection has not written yet counts against MaxOutboundBytes, our batch as well
+// as gnet's buffer: above it the connection takes no new ECRs; they go to another connection of
+// the group, or fail with ErrBusy when every usable one is above it.
+func TestRoutingAroundOutboundBacklog(t *testing.T) {
+	const max = 4096
+	cfg := twoDRAs()
+	cfg.DRAs[1].Priority = 0 // one group: the other connection is the alternative
+	cfg.MaxOutboundBytes = max
+	e, conns := fakeEngine(t, cfg)
+	a, b := e.peers[0], e.peers[1]
+	over := max + 1
+	for _, c := range []struct {
+		name              string
+		aGnet, aBatch, bG int
+		want              *peer
+	}{
+		{"a has room", 0, 0, over, a},
+		{"a at the budget", max, 0, over, a},
+		{"gnet's backlog above it", over, 0, 0, b},
+		{"our batch and gnet's together", max / 2, max/2 + 1, 0, b},
+		{"our batch alone", 0, over, 0, b},
+		{"half of each is room", max / 2, max / 2, over, a},
+	} {
+		conns[0].buffered, conns[1].buffered = c.aGnet, c.bG
+		a.out.B = append(a.out.B[:0], make([]byte, c.aBatch)...)
+		g := a.dra.group
+		g.rr, g.burst = 0, 0 // a is tried first: only the budget can turn it down
+		require.True(t, g.usable[0] == a)
+		p, err := e.route(nil, nil)
+		if assert.NoError(t, err, c.name) {
+			assert.Equal(t, c.want.dra.name, p.dra.name, c.name) // not Same: it would print the whole peer
+		}
+	}
+	a.out.B = a.out.B[:0]
+
+	conns[0].buffered, conns[1].buffered = over, over
+	submitRefused(t, e, ErrBusy, conns)
+}

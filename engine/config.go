@@ -68,7 +68,7 @@ type Config struct {
 	SendBufferSize   int           // inbox capacity (requests queued for the loop); default 16384
 	MaxInFlight      int           // outstanding requests per connection; default 1024
 	MaxMessageSize   int           // largest accepted message; default 64 KiB
-	MaxOutboundBytes int           // unsent bytes above which a connection takes no new requests; default 4 MiB
+	MaxOutboundBytes int           // unsent bytes (our batch plus gnet's buffer) above which a connection takes no new requests, and past which answering the peer's own requests resets it; default 4 MiB
 	FragmentTimeout  time.Duration // how long a message may stay incomplete before the stream is reset; default 3 s
 	FailoverLimit    int           // resends of one request after its connection failed; default 2
 	EnableNagle      bool          // clear TCP_NODELAY; by default it is set

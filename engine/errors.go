@@ -34,6 +34,10 @@ var (
 	ErrCEARejected = errors.New("engine: capabilities exchange rejected")
 	// ErrProtocol: the peer broke the framing rules; the connection was reset.
 	ErrProtocol = errors.New("engine: protocol violation")
+	// ErrSlowPeer: the peer sent requests but did not read the answers; answering on would have
+	// put more than MaxOutboundBytes unsent, so the connection was reset. Reported as a
+	// connection's last error, not to requests.
+	ErrSlowPeer = errors.New("engine: peer does not read")
 )
 
 // Error is a request failure with its context. It wraps one of the sentinels (and, for

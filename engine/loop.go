@@ -353,7 +353,7 @@ func (e *Engine) route(except *peer, avoid *dra) (*peer, error) {
 				k -= n
 			}
 			p := g.usable[k]
-			if p == except || p.dra == avoid || p.slots.full() || (p.conn != nil && p.conn.OutboundBuffered() > e.cfg.MaxOutboundBytes) {
+			if p == except || p.dra == avoid || p.slots.full() || p.unsent() > e.cfg.MaxOutboundBytes {
 				continue
 			}
 			if k != g.rr {

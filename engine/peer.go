@@ -75,10 +75,10 @@ func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
 		e.failover(p)
 	}
 	if do.Has(fsm.ActSendDWA) && req != nil {
-		p.write(framing.AppendDWA(p.buf(), *req, framing.Success, &p.id))
+		p.reply(framing.AppendDWA(p.buf(), *req, framing.Success, &p.id))
 	}
 	if do.Has(fsm.ActSendDPA) && req != nil {
-		p.write(framing.AppendDPA(p.buf(), *req, framing.Success, &p.id))
+		p.reply(framing.AppendDPA(p.buf(), *req, framing.Success, &p.id))
 	}
 	if do.Has(fsm.ActSendCER) {
 		p.write(framing.AppendCER(p.buf(), p.slots.baseID(), e.nextE2E(), p.capabilities()))
@@ -156,6 +156,38 @@ func (p *peer) write(b []byte) {
 		p.touched = true
 		p.e.touched = append(p.e.touched, p)
 	}
+}
+
+// reply is write for an answer to one of the peer's own requests (DWA, DPA, E-bit 3001). All a
+// connection writes shares one budget, MaxOutboundBytes unsent: ECRs are routed around a
+// connection above it, and an answer that would go past it is dropped and the connection reset.
+// A peer that sends requests and reads nothing would otherwise grow our buffers without bound,
+// and its requests keep the watchdog from ever noticing.
+func (p *peer) reply(b []byte) {
+	if p.closing {
+		return // nothing more goes out on this connection: b stays beyond out's length
+	}
+	old := len(p.out.B)
+	p.out.B = b
+	if n := p.unsent(); n > p.e.cfg.MaxOutboundBytes {
+		p.out.B = b[:old]
+		p.stats.inc(cSlowPeerCloses)
+		p.stats.setError(&Error{Err: ErrSlowPeer, DRA: p.dra.name, Conn: p.index,
+			Cause: fmt.Errorf("answering would leave %d bytes unsent, more than MaxOutboundBytes %d", n, p.e.cfg.MaxOutboundBytes)})
+		p.e.log.Warn("peer does not read its answers, resetting", "dra", p.dra.name, "conn", p.index, "unsent", n)
+		p.closeConn(true) // what is queued will never be read: an RST drops it, a FIN would wait behind it
+		return
+	}
+	p.write(b)
+}
+
+// unsent is the connection's outbound backlog: our batch plus what gnet could not write yet.
+func (p *peer) unsent() int {
+	n := len(p.out.B)
+	if p.conn != nil {
+		n += p.conn.OutboundBuffered()
+	}
+	return n
 }
 
 // dropBatch discards the batch: its connection is gone, or going.

@@ -22,6 +22,7 @@ type Counters struct {
 	Failovers               uint64 // requests moved off this connection when it failed
 	Reconnects              uint64 // connections opened after the first
 	ProtocolErrors          uint64 // framing violations (connection reset)
+	SlowPeerCloses          uint64 // connections reset because the peer did not read: answering its requests would have gone past MaxOutboundBytes
 	CEARejects              uint64 // capabilities exchanges that failed
 	PeerReboots             uint64 // Origin-State-Id changes seen
 	DWRSent, DWRReceived    uint64
@@ -65,6 +66,7 @@ func (c *Counters) add(o *Counters) {
 	c.Failovers += o.Failovers
 	c.Reconnects += o.Reconnects
 	c.ProtocolErrors += o.ProtocolErrors
+	c.SlowPeerCloses += o.SlowPeerCloses
 	c.CEARejects += o.CEARejects
 	c.PeerReboots += o.PeerReboots
 	c.DWRSent += o.DWRSent
@@ -157,6 +159,7 @@ const (
 	cReconnects
 	cOpens
 	cProtocolErrors
+	cSlowPeerCloses
 	cCEARejects
 	cPeerReboots
 	cDWRSent
@@ -296,6 +299,7 @@ func (s *connStats) counters() Counters {
 		Failovers:        v(cFailovers),
 		Reconnects:       v(cReconnects),
 		ProtocolErrors:   v(cProtocolErrors),
+		SlowPeerCloses:   v(cSlowPeerCloses),
 		CEARejects:       v(cCEARejects),
 		PeerReboots:      v(cPeerReboots),
 		DWRSent:          v(cDWRSent),

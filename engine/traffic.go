@@ -120,7 +120,7 @@ func (p *peer) message(msg []byte, now int64) {
 	if h.Code == framing.CmdCapabilitiesExchange {
 		rc, text = framing.UnableToComply, "capabilities already exchanged on this connection"
 	}
-	p.write(framing.AppendErrorFor(p.buf(), msg, &h, &p.id, rc, text))
+	p.reply(framing.AppendErrorFor(p.buf(), msg, &h, &p.id, rc, text))
 }
 
 // answer completes the request an ECA (or a DRA's answer-message in its place) belongs to.
