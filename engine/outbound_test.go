@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"syscall"
@@ -25,6 +26,18 @@ func unsentOnLoop(t *testing.T, e *Engine, i int) int {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the loop did not run a posted task")
 		return 0
+	}
+}
+
+// awaitNew returns the next event of kind k on a connection other than old.
+func awaitNew(t *testing.T, ctx context.Context, peer *testpeer.Peer, k testpeer.EventKind, old *testpeer.Conn) testpeer.Event {
+	t.Helper()
+	for {
+		ev, err := peer.Await(ctx, k)
+		require.NoError(t, err)
+		if ev.Conn != old {
+			return ev
+		}
 	}
 }
 
@@ -69,4 +82,54 @@ func TestSlowPeerIsReset(t *testing.T) {
 	assert.EqualValues(t, 1, st.Total.SlowPeerCloses)
 	assert.Zero(t, st.Total.ProtocolErrors)
 	assert.Contains(t, st.Conns[0].LastError, ErrSlowPeer.Error())
+}
+
+// Before its CEA the peer may send nothing else (RFC 6733 §5.6.1 Wait-I-CEA I-Rcv-Non-CEA:
+// Error): a DWR closes the connection unanswered, whether its Origin-State-Id is the one the
+// previous connection had or a new one.
+func TestNonCEABeforeCEACloses(t *testing.T) {
+	for _, stateID := range []uint32{7, 8} {
+		peer := testpeer.StartT(t, testpeer.Config{OriginStateID: 7})
+		cfg := testConfig(peer.Addr())
+		cfg.CERTimeout = 30 * time.Second // the close must come from the DWR
+		w := watchStates(&cfg)
+		e := startEngine(t, cfg)
+		ctx := ctxT(t, 5*time.Second)
+		peer.SetSilent(true) // the next CER gets no CEA
+		first := peer.Conns()[0]
+		first.Close()
+		ev := awaitNew(t, ctx, peer, testpeer.GotCER, first)
+		dwr := framing.AppendDWR(nil, 1, 1, &framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local", OriginStateID: stateID})
+		require.NoError(t, ev.Conn.Write(dwr))
+		sc := w.await(t, ctx, 1, fsm.Failed)
+		assert.Equal(t, fsm.CERSent, sc.From, "Origin-State-Id %d", stateID)
+		awaitNew(t, ctx, peer, testpeer.Closed, first) // the engine closed it
+		assert.Zero(t, e.Stats().Total.DWAReceived)
+		require.NoError(t, e.Close(ctxT(t, 3*time.Second)))
+	}
+}
+
+// In REOPEN the peer's own request gets the E-bit 3001 it gets in Open; the connection stays in
+// REOPEN, carrying none of our traffic.
+func TestReopenAnswersPeerRequests(t *testing.T) {
+	peer := testpeer.StartT(t, testpeer.Config{})
+	cfg := testConfig(peer.Addr())
+	w := watchStates(&cfg)
+	e := startEngine(t, cfg)
+	ctx := ctxT(t, 5*time.Second)
+	peer.SetIgnoreDWR(true) // REOPEN's DWRs go unanswered: it stays there (DWRTimeout is 10 s)
+	first := peer.Conns()[0]
+	first.Close()
+	c := awaitNew(t, ctx, peer, testpeer.GotCER, first).Conn
+	w.await(t, ctx, 1, fsm.Reopen)
+	require.NoError(t, c.Write(unknownRequest(77, "eir.test.local;1;2")))
+	ev, err := peer.Await(ctx, testpeer.GotOther)
+	require.NoError(t, err)
+	assert.EqualValues(t, 316, ev.Header.Code)
+	assert.True(t, ev.Header.IsError())
+	assert.False(t, ev.Header.IsRequest())
+	assert.EqualValues(t, 77, ev.Header.HopByHop)
+	assert.Equal(t, "Reopen", e.state(0))
+	_, err = e.Check(ctx, testReq)
+	require.ErrorIs(t, err, ErrNoConnection)
 }

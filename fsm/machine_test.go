@@ -118,9 +118,11 @@ func TestReopenNeedsThreeDWAs(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		out = step(t, m, Event{Kind: EvDWA}, Reopen)
 		assert.Equal(t, ActSendDWR, out.Do, "DWA %d sends the next DWR", i+1)
-		// traffic in REOPEN is thrown away
+		// traffic in REOPEN is handed over (answers find nothing pending, requests get a 3001)
+		// without touching the watchdog
 		out = step(t, m, Event{Kind: EvMessage}, Reopen)
-		assert.Equal(t, Action(0), out.Do)
+		assert.Equal(t, ActProcess, out.Do)
+		assert.False(t, out.Arm || out.Cancel)
 	}
 	out = step(t, m, Event{Kind: EvDWA}, Open)
 	assert.Equal(t, ActMarkUsable, out.Do)
@@ -148,6 +150,24 @@ func TestCERSentNonCEACloses(t *testing.T) {
 		out := step(t, m, Event{Kind: k}, Failed)
 		assert.True(t, out.Do.Has(ActClose), k.String())
 		assert.False(t, out.Do.Has(ActProcess), k.String())
+	}
+}
+
+// On a reconnect the machine knows the peer's Origin-State-Id, so a DWR or DWA before the CEA
+// becomes EvPeerRebooted when its id differs: it is a non-CEA all the same (RFC 6733 §5.6.1
+// Wait-I-CEA I-Rcv-Non-CEA), closed like one with the same id.
+func TestCERSentDWRClosesWhateverItsOriginStateID(t *testing.T) {
+	for _, k := range []EventKind{EvDWR, EvDWA} {
+		for _, id := range []uint32{5, 6} {
+			m := New(noJitter(), 1)
+			step(t, m, Event{Kind: EvStart}, Connecting)
+			step(t, m, Event{Kind: EvConnected}, CERSent)
+			step(t, m, Event{Kind: EvCEAOK, OriginStateID: 5, HasOriginStateID: true}, Open)
+			reconnect(t, m)
+			out := step(t, m, Event{Kind: k, OriginStateID: id, HasOriginStateID: true}, Failed)
+			assert.Equal(t, ActMarkUnusable|ActClose, out.Do, "%s with Origin-State-Id %d", k, id)
+			assert.Equal(t, id != 5, out.Rebooted)
+		}
 	}
 }
 

@@ -104,6 +104,8 @@ var table = []Row{
 		"6733 Wait-I-CEA  I-Rcv-Non-CEA  Error  Closed"},
 	{CERSent, EvMessage, Always, Failed, ActMarkUnusable | ActClose, 0, TimerCancel,
 		"6733 Wait-I-CEA  I-Rcv-Non-CEA  Error  Closed"},
+	{CERSent, EvPeerRebooted, Always, Failed, ActMarkUnusable | ActClose, 0, TimerCancel,
+		"6733 Wait-I-CEA  I-Rcv-Non-CEA  Error  Closed: a DWR or DWA before the CEA, whatever its Origin-State-Id"},
 	{CERSent, EvTimeout, Always, Failed, ActMarkUnusable | ActClose, 0, TimerCancel,
 		"6733 Wait-I-CEA  Timeout  Error  Closed"},
 	{CERSent, EvTransportLost, Always, Reconnecting, ActMarkUnusable, CountAttempt, TimerBackoff,
@@ -117,8 +119,11 @@ var table = []Row{
 			"next DWR goes out at once (freeDiameter p_dw.c), so REOPEN takes three round trips, not 3·Tw"},
 	{Reopen, EvDWA, IfDWALast, Open, ActMarkUsable, ClearPending | IncDWA | ResetAttempts, TimerWatchdog,
 		"3539 REOPEN  Receive DWA & NumDWA==2  Pending=FALSE, NumDWA++, Failback()  OKAY"},
-	{Reopen, EvMessage, Always, Reopen, 0, 0, TimerKeep,
-		"3539 REOPEN  Receive non-DWA  Throwaway()  REOPEN"},
+	{Reopen, EvMessage, Always, Reopen, ActProcess, 0, TimerKeep,
+		"3539 REOPEN  Receive non-DWA  Throwaway()  REOPEN: an answer finds nothing pending (none is routed " +
+			"here) and is dropped; a request from the peer gets the E-bit 3001 it gets in Open (RFC 6733 §7.1.3), " +
+			"as freeDiameter answers in REOPEN: it would be refused in any state, and unanswered the peer " +
+			"waits out its own timeout. Neither re-arms the watchdog nor counts towards the three DWAs"},
 	{Reopen, EvDWR, Always, Reopen, ActSendDWA, 0, TimerKeep,
 		"3539 REOPEN  Receive non-DWA  Throwaway()  REOPEN; a DWR is still answered (OTP diameter_watchdog)"},
 	{Reopen, EvDPA, Always, Reopen, 0, 0, TimerKeep,
@@ -243,8 +248,8 @@ var ignored = []struct {
 		"no transport and no deadline: a late dial result or timer is stale"},
 	{Connecting, []EventKind{EvStart, EvCEAOK, EvCEAFailed, EvDWR, EvDWA, EvDPR, EvDPA, EvMessage, EvTransportLost, EvPeerRebooted},
 		"no transport yet"},
-	{CERSent, []EventKind{EvStart, EvConnected, EvConnectFailed, EvPeerRebooted},
-		"the dial is over; a reboot shows in the CEA's Origin-State-Id, which the owner compares"},
+	{CERSent, []EventKind{EvStart, EvConnected, EvConnectFailed},
+		"the dial is over"},
 	{Reopen, []EventKind{EvStart, EvConnected, EvConnectFailed, EvCEAOK, EvCEAFailed},
 		"a second CEA or a stale dial result"},
 	{Open, []EventKind{EvStart, EvConnected, EvConnectFailed, EvCEAOK, EvCEAFailed},
