@@ -13,7 +13,9 @@ import (
 )
 
 // A request whose connection dies is resent on another DRA with the T flag, the same
-// End-to-End id, Session-Id and Origin-Host, and a new Hop-by-Hop id (RFC 6733 §5.5.4).
+// End-to-End id, Session-Id and Origin-Host, and a new Hop-by-Hop id (RFC 6733 §5.5.4). The
+// DRAs' connections present different identities, so the resend's Origin-Host is the first
+// connection's, not the one of the connection carrying it.
 func TestFailoverToOtherDRA(t *testing.T) {
 	got := make(chan *s13.ECR, 4)
 	keep := func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
@@ -29,10 +31,12 @@ func TestFailoverToOtherDRA(t *testing.T) {
 	}})
 	b := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-b.test.local", Handler: keep})
 	cfg := testConfig()
-	cfg.DRAs = []DRA{{Name: "a", Address: a.Addr(), Priority: 0}, {Name: "b", Address: b.Addr(), Priority: 1}}
+	cfg.DRAs = []DRA{{Name: "a", Address: a.Addr(), Priority: 0},
+		{Name: "b", Address: b.Addr(), Priority: 1, Identity: IdentityPerConnection}}
 	w := watchStates(&cfg)
 	e := startEngine(t, cfg)
 	w.awaitOpen(t, ctxT(t, 3*time.Second), 2)
+	assert.Equal(t, "gw-1.test.local", *b.Conns()[0].Origin.Load(), "b's connection has its own identity")
 
 	res := make(chan error, 1)
 	var ans s13.Answer
@@ -41,17 +45,18 @@ func TestFailoverToOtherDRA(t *testing.T) {
 		ans, err = e.Check(ctxT(t, 3*time.Second), testReq)
 		res <- err
 	}()
-	first := <-got // on the preferred DRA, which will never answer
+	first := within(t, got) // on the preferred DRA, which will never answer
 	assert.False(t, first.Header.IsRetransmit())
 	a.Conns()[0].Reset()
-	second := <-got
-	require.NoError(t, <-res)
+	second := within(t, got)
+	require.NoError(t, within(t, res))
 	assert.Equal(t, "dra-b.test.local", string(ans.OriginHost))
 	assert.True(t, second.Header.IsRetransmit(), "T flag on the resend")
 	assert.Equal(t, first.Header.EndToEnd, second.Header.EndToEnd)
 	assert.NotEqual(t, first.Header.HopByHop, second.Header.HopByHop)
 	assert.Equal(t, string(first.SessionID), string(second.SessionID))
-	assert.Equal(t, string(first.OriginHost), string(second.OriginHost))
+	assert.Equal(t, "gw.test.local", string(first.OriginHost))
+	assert.Equal(t, "gw.test.local", string(second.OriginHost), "the first connection's Origin-Host")
 	st := e.Stats()
 	assert.EqualValues(t, 1, st.DRAs[0].Failovers)
 	assert.EqualValues(t, 1, st.DRAs[1].Retransmits)

@@ -11,6 +11,7 @@ import (
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/testpeer"
+	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,6 +28,33 @@ func unsentOnLoop(t *testing.T, e *Engine, i int) int {
 		t.Fatal("the loop did not run a posted task")
 		return 0
 	}
+}
+
+// within receives from ch, failing the test after a generous bound.
+func within[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatal("nothing received within 5 s")
+		panic("unreachable")
+	}
+}
+
+// awaitFramingReset waits until the peer's only connection ends with an RST (RFC 6733 §2.1: a
+// stream that broke the framing rules cannot be trusted) and the engine's connection is down,
+// with one protocol error whose text contains lastErr.
+func awaitFramingReset(t *testing.T, ctx context.Context, peer *testpeer.Peer, w *watch, e *Engine, lastErr string) Snapshot {
+	t.Helper()
+	ev, err := peer.Await(ctx, testpeer.Closed)
+	require.NoError(t, err)
+	assert.ErrorIs(t, ev.Err, syscall.ECONNRESET, "reset, not closed")
+	w.await(t, ctx, 1, fsm.Reconnecting)
+	st := e.Stats()
+	assert.EqualValues(t, 1, st.Total.ProtocolErrors)
+	assert.Contains(t, st.Conns[0].LastError, lastErr)
+	return st
 }
 
 // awaitNew returns the next event of kind k on a connection other than old.
@@ -82,6 +110,51 @@ func TestSlowPeerIsReset(t *testing.T) {
 	assert.EqualValues(t, 1, st.Total.SlowPeerCloses)
 	assert.Zero(t, st.Total.ProtocolErrors)
 	assert.Contains(t, st.Conns[0].LastError, ErrSlowPeer.Error())
+}
+
+// An answer above MaxMessageSize is a framing error: the connection is reset (RST), and the
+// request fails over (here, with nowhere to go, it is lost).
+func TestAnswerAboveMaxMessageSizeResets(t *testing.T) {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+		b, m := framing.BeginMessage(nil, framing.AnswerHeader(req.Header))
+		b = framing.AppendOctets(b, framing.AVPSessionID, framing.AVPFlagMandatory, 0, req.SessionID)
+		b = framing.AppendUint32(b, framing.AVPResultCode, framing.AVPFlagMandatory, 0, uint32(framing.Success))
+		b = framing.AppendString(b, framing.AVPOriginHost, framing.AVPFlagMandatory, 0, "eir.test.local")
+		b = framing.AppendString(b, framing.AVPOriginRealm, framing.AVPFlagMandatory, 0, "test.local")
+		b = framing.AppendOctets(b, 99999, 0, 0, make([]byte, 1100)) // an unknown AVP: 1024 bytes is the limit
+		return testpeer.Reply{Raw: framing.EndMessage(b, m)}
+	}})
+	cfg := testConfig(peer.Addr())
+	cfg.MaxMessageSize = 1024
+	w := watchStates(&cfg)
+	e := startEngine(t, cfg)
+	ctx := ctxT(t, 5*time.Second)
+	_, err := e.Check(ctx, testReq)
+	require.ErrorIs(t, err, ErrConnectionLost)
+	st := awaitFramingReset(t, ctx, peer, w, e, framing.ErrMessageTooLarge.Error())
+	assert.Zero(t, st.Total.Answers.Total())
+}
+
+// A message cut short by the end of a connection is dropped with it: its first bytes are not glued
+// to what the next connection sends (here they would swallow the CEA).
+func TestPartialMessageDroppedAcrossReconnect(t *testing.T) {
+	peer := testpeer.StartT(t, testpeer.Config{})
+	cfg := testConfig(peer.Addr())
+	cfg.CERTimeout, cfg.FragmentTimeout = 30*time.Second, 30*time.Second // neither may rescue it
+	w := watchStates(&cfg)
+	e := startEngine(t, cfg)
+	ctx := ctxT(t, 5*time.Second)
+	c := peer.Conns()[0]
+	// the first 24 bytes of a 4 KiB message, then FIN
+	head := unknownRequest(1, strings.Repeat("y", 4096))[:24]
+	require.NoError(t, c.Write(head))
+	c.Close()
+	w.await(t, ctx, 1, fsm.Reconnecting)
+	w.await(t, ctx, 1, fsm.Reopen) // the CEA was read as a CEA
+	w.await(t, ctx, 1, fsm.Open)
+	_, err := e.Check(ctx, testReq)
+	require.NoError(t, err)
+	assert.Zero(t, e.Stats().Total.ProtocolErrors)
 }
 
 // Before its CEA the peer may send nothing else (RFC 6733 §5.6.1 Wait-I-CEA I-Rcv-Non-CEA:
