@@ -125,7 +125,7 @@ func (p *peer) message(msg []byte, now int64) {
 
 // answer completes the request an ECA (or a DRA's answer-message in its place) belongs to.
 func (p *peer) answer(msg []byte, h *framing.Header, now int64) {
-	r := p.slots.take(h.HopByHop)
+	r := p.slots.take(h.HopByHop, h.EndToEnd)
 	if r == nil {
 		p.stats.inc(cUnknownAnswers) // late (after a timeout or failover), duplicate, or bogus
 		return
