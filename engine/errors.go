@@ -34,6 +34,9 @@ var (
 	ErrCEARejected = errors.New("engine: capabilities exchange rejected")
 	// ErrProtocol: the peer broke the framing rules; the connection was reset.
 	ErrProtocol = errors.New("engine: protocol violation")
+	// ErrUnknownAnswer: the peer sent a CEA, DWA or DPA whose ids are not those of our
+	// outstanding CER, DWR or DPR; it was dropped. Reported as a connection's last error.
+	ErrUnknownAnswer = errors.New("engine: answer to no request of ours")
 )
 
 // Error is a request failure with its context. It wraps one of the sentinels (and, for
