@@ -59,3 +59,55 @@ func TestSilentPeerGoesSuspectThenDown(t *testing.T) {
 	assert.GreaterOrEqual(t, e.Stats().Total.Reconnects, uint64(1))
 	assert.GreaterOrEqual(t, peer.DWRs.Load(), int64(4), "one DWR before SUSPECT, three in REOPEN")
 }
+
+// openIdle returns the only connection of an engine that is never started, its state machine
+// brought to Open without carrying out the steps' actions (nothing is dialled). Its own steps
+// then run as on the loop, against the engine's clock.
+func openIdle(t *testing.T, cfg Config) (*Engine, *peer) {
+	t.Helper()
+	e, err := New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close(ctxT(t, time.Second)) })
+	p := e.peers[0]
+	for _, k := range []fsm.EventKind{fsm.EvStart, fsm.EvConnected, fsm.EvCEAOK} {
+		p.m.Step(fsm.Event{Kind: k})
+	}
+	require.Equal(t, fsm.Open, p.m.State())
+	return e, p
+}
+
+// The DWA wait is armed when the DWR goes out: Tw by default (RFC 3539 §3.4.1, jitter
+// included), or a shorter DWRTimeout exactly; the connection turns SUSPECT at that deadline and
+// not a tick before it. The deadline is read off the connection as its step armed it, on the
+// engine's clock, so no wall-clock window is involved.
+func TestDWATimeoutArmed(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		tw, dwa    time.Duration
+		jitter     bool
+		minW, maxW time.Duration // the armed wait
+	}{
+		{"default: Tw", 30 * time.Second, 0, false, 30 * time.Second, 30 * time.Second},
+		{"default: Tw with its jitter", 30 * time.Second, 0, true, 28 * time.Second, 32 * time.Second},
+		{"shorter DWRTimeout", 30 * time.Second, 3 * time.Second, true, 3 * time.Second, 3 * time.Second},
+		{"DWRTimeout equal to Tw", 6 * time.Second, 6 * time.Second, false, 6 * time.Second, 6 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig("127.0.0.1:1")
+			cfg.DWRInterval, cfg.DWRTimeout, cfg.noJitter = tc.tw, tc.dwa, !tc.jitter
+			e, p := openIdle(t, cfg)
+			before := e.now()
+			out := p.step(fsm.Event{Kind: fsm.EvTimeout, Gen: p.m.Gen()}, nil) // Tw expired in Open
+			after := e.now()
+			require.Equal(t, fsm.DWRSent, out.To)
+			require.True(t, out.Do.Has(fsm.ActSendDWR))
+			assert.GreaterOrEqual(t, p.deadline, before+int64(tc.minW))
+			assert.LessOrEqual(t, p.deadline, after+int64(tc.maxW))
+
+			p.Expire(p.deadline - 1)
+			assert.Equal(t, fsm.DWRSent, p.m.State(), "not SUSPECT before the deadline")
+			p.Expire(p.deadline)
+			assert.Equal(t, fsm.Suspect, p.m.State(), "SUSPECT at the deadline")
+		})
+	}
+}
