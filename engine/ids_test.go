@@ -76,3 +76,18 @@ func TestLateAnswerDoesNotCompleteAnotherRequest(t *testing.T) {
 		})
 	}
 }
+
+// End-to-End ids come from the wall clock's floor at the loop's clock reading (RFC 6733 §3; see
+// framing.EndToEndClock): the first is the floor at New, and after a second of idle loop time
+// the next is the floor a second later, not the previous id plus one.
+func TestEndToEndIDsFollowTheLoopClock(t *testing.T) {
+	e, err := New(testConfig("127.0.0.1:1"))
+	require.NoError(t, err)
+	defer e.Close(ctxT(t, time.Second))
+	start := e.epoch.UnixNano()
+	first := e.nextE2E()
+	assert.Equal(t, uint32(framing.EndToEndFloor(start)), first)
+	assert.Equal(t, first+1, e.nextE2E())
+	e.loopNow.Store(int64(time.Second))
+	assert.Equal(t, uint32(framing.EndToEndFloor(start+int64(time.Second))), e.nextE2E())
+}
