@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/testpeer"
 	"github.com/stretchr/testify/assert"
@@ -110,4 +111,54 @@ func TestDWATimeoutArmed(t *testing.T) {
 			assert.Equal(t, fsm.Suspect, p.m.State(), "SUSPECT at the deadline")
 		})
 	}
+}
+
+// A changed Origin-State-Id in the peer's DWR, or in the DWA to our DWR, reaches the state
+// machine: the peer rebooted (RFC 6733 §8.16), so PeerReboots counts it and the connection is
+// closed and set up afresh.
+func TestOriginStateIDChangeRestarts(t *testing.T) {
+	rebooted := &framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local", OriginStateID: 101}
+	for _, via := range []string{"DWR", "DWA"} {
+		t.Run(via, func(t *testing.T) {
+			peer := testpeer.StartT(t, testpeer.Config{OriginStateID: 100})
+			cfg := testConfig(peer.Addr())
+			fast(&cfg, 200*time.Millisecond, 200*time.Millisecond)
+			// No redial within the test: the reconnect's CEA (Origin-State-Id 100 again) would
+			// count once more.
+			cfg.ReconnectInterval, cfg.MaxReconnectDelay = time.Minute, time.Minute
+			w := watchStates(&cfg)
+			e := startEngine(t, cfg)
+			ctx := ctxT(t, 5*time.Second)
+			c := peer.Conns()[0]
+			if via == "DWR" {
+				require.NoError(t, c.Write(framing.AppendDWR(nil, 0x77000001, 0x77000001, rebooted)))
+			} else {
+				peer.SetIgnoreDWR(true)
+				dwr, err := peer.Await(ctx, testpeer.GotDWR)
+				require.NoError(t, err)
+				require.NoError(t, c.Write(framing.AppendDWA(nil, dwr.Header, framing.Success, rebooted)))
+			}
+			sc := w.await(t, ctx, 1, fsm.Failed)
+			assert.Equal(t, via, sc.Event.String(), "closed on the %s", via)
+			w.await(t, ctx, 1, fsm.Reconnecting)
+			assert.EqualValues(t, 1, e.Stats().Total.PeerReboots)
+		})
+	}
+}
+
+// A DWR from the peer is answered while the connection is in REOPEN, and it stays there: a DWR
+// is not one of the three DWAs (RFC 3539 REOPEN throws non-DWA messages away; OTP
+// diameter_watchdog answers the DWR all the same).
+func TestDWRAnsweredInReopen(t *testing.T) {
+	peer := testpeer.StartT(t, testpeer.Config{})
+	cfg := testConfig(peer.Addr())
+	w := watchStates(&cfg)
+	e := startEngine(t, cfg)
+	ctx := ctxT(t, 5*time.Second)
+	c, _ := reopened(t, ctx, peer, w)
+	require.NoError(t, c.SendDWR())
+	ev, err := peer.Await(ctx, testpeer.GotDWA)
+	require.NoError(t, err)
+	assert.Equal(t, "gw.test.local", ev.Origin)
+	assert.Equal(t, "Reopen", e.state(0))
 }
