@@ -91,7 +91,7 @@ func NewEndToEndClock(start int64) EndToEndClock {
 
 // Next returns the identifier for a request sent at elapsed nanoseconds after the clock's start,
 // as read on a monotonic clock. An earlier reading than the previous call's is harmless: it only
-// has a lower floor.
+// has a lower floor. Not safe for concurrent use.
 func (c *EndToEndClock) Next(elapsed int64) uint32 {
 	if elapsed != c.at {
 		c.at, c.floor = elapsed, EndToEndFloor(c.start+elapsed)

@@ -23,7 +23,7 @@ type Limiter struct {
 
 // Allow reports whether a record may be written at now (nanoseconds on any monotonic clock).
 // When it may, suppressed is the number of records refused since the last one allowed, for the
-// record to report; when it may not, the refusal is counted.
+// record to report; when it may not, the refusal is counted. Not safe for concurrent use.
 func (l *Limiter) Allow(now int64) (ok bool, suppressed uint64) {
 	if l.started && now < l.next {
 		l.suppressed++
