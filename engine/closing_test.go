@@ -113,8 +113,8 @@ func submitRefused(t *testing.T, e *Engine, want error, conns []*fakeConn) {
 // pending counts the requests in p's slot table.
 func pending(p *peer) int {
 	n := 0
-	for _, r := range p.slots.reqs {
-		if r != nil {
+	for _, s := range p.slots.slots {
+		if s.r != nil {
 			n++
 		}
 	}

@@ -58,7 +58,7 @@ type Config struct {
 	ConnectTimeout    time.Duration // TCP connect; default 10 s
 	CERTimeout        time.Duration // CEA wait; default 5 s
 	DWRInterval       time.Duration // RFC 3539 Tw; default 30 s, at least 6 s; ±2 s jitter
-	DWRTimeout        time.Duration // how long a DWR may stay unanswered before SUSPECT; default 10 s
+	DWRTimeout        time.Duration // DWA wait before SUSPECT; 0 (default): Tw (RFC 3539 §3.4.1); may be shorter
 	DPATimeout        time.Duration // our DPR's answer on Close; default 2 s
 	ReconnectInterval time.Duration // first reconnect delay; default 5 s
 	MaxReconnectDelay time.Duration // backoff cap, also used after DPR BUSY; default 5 min
@@ -98,7 +98,6 @@ const (
 	DefaultConnectTimeout    = 10 * time.Second
 	DefaultCERTimeout        = 5 * time.Second
 	DefaultDWRInterval       = 30 * time.Second
-	DefaultDWRTimeout        = 10 * time.Second
 	DefaultDPATimeout        = 2 * time.Second
 	DefaultReconnectInterval = 5 * time.Second
 	DefaultMaxReconnectDelay = 5 * time.Minute
@@ -145,7 +144,6 @@ func (c *Config) setDefaults() {
 	def(&c.ConnectTimeout, DefaultConnectTimeout)
 	def(&c.CERTimeout, DefaultCERTimeout)
 	def(&c.DWRInterval, DefaultDWRInterval)
-	def(&c.DWRTimeout, DefaultDWRTimeout)
 	def(&c.DPATimeout, DefaultDPATimeout)
 	def(&c.ReconnectInterval, DefaultReconnectInterval)
 	def(&c.MaxReconnectDelay, DefaultMaxReconnectDelay)
@@ -250,13 +248,16 @@ func (c *Config) Validate() error {
 	}
 	positive("ConnectTimeout", c.ConnectTimeout)
 	positive("CERTimeout", c.CERTimeout)
-	positive("DWRTimeout", c.DWRTimeout)
 	positive("DPATimeout", c.DPATimeout)
 	positive("ReconnectInterval", c.ReconnectInterval)
 	positive("RequestTimeout", c.RequestTimeout)
 	positive("FragmentTimeout", c.FragmentTimeout)
 	if c.DWRInterval < floor {
 		bad("DWRInterval", "%v: must be at least %v (RFC 3539 §3.4.1)", c.DWRInterval, floor)
+	}
+	if c.DWRTimeout < 0 || c.DWRTimeout > c.DWRInterval {
+		bad("DWRTimeout", "%v: must be 0 (Tw) or up to DWRInterval %v (RFC 3539 §3.4.1: SUSPECT when no DWA came within Tw)",
+			c.DWRTimeout, c.DWRInterval)
 	}
 	if c.MaxReconnectDelay < c.ReconnectInterval {
 		bad("MaxReconnectDelay", "%v: below ReconnectInterval %v", c.MaxReconnectDelay, c.ReconnectInterval)

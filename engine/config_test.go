@@ -21,7 +21,7 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, 10*time.Second, c.ConnectTimeout)
 	assert.Equal(t, 5*time.Second, c.CERTimeout)
 	assert.Equal(t, 30*time.Second, c.DWRInterval)
-	assert.Equal(t, 10*time.Second, c.DWRTimeout)
+	assert.Zero(t, c.DWRTimeout, "the DWA wait is Tw (RFC 3539 §3.4.1)")
 	assert.Equal(t, 5*time.Second, c.ReconnectInterval)
 	assert.Equal(t, 5*time.Minute, c.MaxReconnectDelay)
 	assert.Equal(t, 1.5, c.ReconnectBackoff)
@@ -63,6 +63,25 @@ func TestValidateNamesFields(t *testing.T) {
 	_, err = New(Config{})
 	require.ErrorIs(t, err, ErrInvalidConfig)
 	assert.True(t, strings.Contains(err.Error(), "DRAs: at least one DRA"), err.Error())
+}
+
+// DWRTimeout may shorten the DWA wait below Tw, never lengthen it; 0 is Tw.
+func TestValidateDWRTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		dwa time.Duration
+		ok  bool
+	}{{0, true}, {time.Second, true}, {30 * time.Second, true}, {30*time.Second + 1, false}, {-1, false}} {
+		c := testConfig("127.0.0.1:1")
+		c.DWRInterval, c.DWRTimeout = 30*time.Second, tc.dwa
+		c.setDefaults()
+		err := c.Validate()
+		if tc.ok {
+			assert.NoError(t, err, "%v", tc.dwa)
+		} else {
+			require.ErrorIs(t, err, ErrInvalidConfig, "%v", tc.dwa)
+			assert.Contains(t, err.Error(), "DWRTimeout:")
+		}
+	}
 }
 
 func TestConnectionIdentity(t *testing.T) {

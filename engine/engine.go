@@ -68,11 +68,12 @@ type Engine struct {
 	spare     []*request
 	touched   []*peer
 	dirty     []*peer // connections whose counters changed since they were last published
-	e2e       uint32  // next End-to-End id
 	sessLo    uint32  // low part of the next generated Session-Id
 	servicing bool
 	stopping  bool
 	answer    s13.Answer // the answer being delivered; its fields alias the read buffer
+
+	e2e framing.EndToEndClock // End-to-End ids, on the loop clock (elapsed since epoch)
 
 	client     *gnet.Client
 	ctrl       gnet.Conn
@@ -122,7 +123,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		cfg:       cfg,
 		log:       cfg.Logger,
 		inbox:     inbox.NewRing[submission](cfg.SendBufferSize),
-		e2e:       framing.EndToEndSeed(now.Unix(), rng.Uint32()),
+		e2e:       framing.NewEndToEndClock(now.UnixNano()),
 		sessHi:    uint32(now.Unix()),
 		epoch:     now,
 		readyCh:   make(chan struct{}),

@@ -38,6 +38,9 @@ var (
 	// put more than MaxOutboundBytes unsent, so the connection was reset. Reported as a
 	// connection's last error, not to requests.
 	ErrSlowPeer = errors.New("engine: peer does not read")
+	// ErrUnknownAnswer: the peer sent a CEA, DWA or DPA whose ids are not those of our
+	// outstanding CER, DWR or DPR; it was dropped. Reported as a connection's last error.
+	ErrUnknownAnswer = errors.New("engine: answer to no request of ours")
 )
 
 // Error is a request failure with its context. It wraps one of the sentinels (and, for

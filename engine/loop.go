@@ -411,13 +411,11 @@ func (e *Engine) retryElsewhere(r *request, from *peer, now int64) bool {
 	return true
 }
 
-// nextE2E returns the next End-to-End id (RFC 6733 §3: seeded from the clock, then incremented).
+// nextE2E returns the next End-to-End id: one more than the last, held to a floor that follows
+// the wall clock, so ids stay unique for 4 minutes across a restart at our rates (RFC 6733 §3;
+// see framing.EndToEndClock). The time is the loop's last clock reading: no clock read per id.
 // Loop only.
-func (e *Engine) nextE2E() uint32 {
-	id := e.e2e
-	e.e2e++
-	return id
-}
+func (e *Engine) nextE2E() uint32 { return e.e2e.Next(e.loopNow.Load()) }
 
 // peerStopped notes that one more connection reached Disconnected during shutdown.
 func (e *Engine) peerStopped() {

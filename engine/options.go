@@ -44,7 +44,7 @@ func WithInboxSize(n int) Option {
 	return func(c *Config) { c.SendBufferSize = n }
 }
 
-// WithWatchdog sets Tw (DWRInterval) and the DWA wait (DWRTimeout).
+// WithWatchdog sets Tw (DWRInterval) and the DWA wait (DWRTimeout; 0 waits Tw, as RFC 3539).
 func WithWatchdog(interval, timeout time.Duration) Option {
 	return func(c *Config) { c.DWRInterval, c.DWRTimeout = interval, timeout }
 }

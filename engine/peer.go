@@ -10,6 +10,7 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/ratelog"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/panjf2000/gnet/v2"
@@ -41,7 +42,8 @@ type peer struct {
 	rearmed    bool  // the watchdog was re-armed by a message of the current read
 
 	slots    slotTable
-	usableAt int // index in the group's usable list, -1 when not usable
+	sent     sentReqs // our base requests awaiting their answers
+	usableAt int      // index in the group's usable list, -1 when not usable
 
 	timer    wheel.Timer // the FSM's single deadline, lazily re-armed
 	frag     fragWatch   // resets a stream whose message stays incomplete (slow loris)
@@ -49,6 +51,7 @@ type peer struct {
 	gen      uint32      // the FSM generation of that deadline
 
 	stats connStats
+	warns ratelog.Limiter // log records the peer's messages cause
 }
 
 type connCtx struct {
@@ -81,14 +84,17 @@ func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
 		p.reply(framing.AppendDPA(p.buf(), *req, framing.Success, &p.id))
 	}
 	if do.Has(fsm.ActSendCER) {
-		p.write(framing.AppendCER(p.buf(), p.slots.baseID(), e.nextE2E(), p.capabilities()))
+		h, x := p.issue(&p.sent.cer)
+		p.write(framing.AppendCER(p.buf(), h, x, p.capabilities()))
 	}
 	if do.Has(fsm.ActSendDWR) {
 		p.stats.inc(cDWRSent)
-		p.write(framing.AppendDWR(p.buf(), p.slots.baseID(), e.nextE2E(), &p.id))
+		h, x := p.issue(&p.sent.dwr)
+		p.write(framing.AppendDWR(p.buf(), h, x, &p.id))
 	}
 	if do.Has(fsm.ActSendDPR) {
-		p.write(framing.AppendDPR(p.buf(), p.slots.baseID(), e.nextE2E(), &p.id, framing.Rebooting))
+		h, x := p.issue(&p.sent.dpr)
+		p.write(framing.AppendDPR(p.buf(), h, x, &p.id, framing.Rebooting))
 	}
 	if do.Has(fsm.ActClose) {
 		p.closeConn(false)
@@ -291,6 +297,7 @@ func (p *peer) opened(c gnet.Conn, attempt uint64) bool {
 	}
 	p.dialCancel = nil
 	p.conn, p.closing = c, false
+	p.sent = sentReqs{} // nothing sent on an earlier transport is answered on this one
 	p.frames.reset()
 	p.dropBatch()
 	p.stats.connected(c.LocalAddr().String(), c.RemoteAddr().String())

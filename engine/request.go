@@ -63,7 +63,7 @@ type request struct {
 func (r *request) Expire(int64) {
 	e, p := r.e, r.peer
 	if p != nil {
-		p.slots.take(r.hbh)
+		p.slots.take(r.hbh, r.e2e)
 		r.peer = nil
 		p.stats.inFlight(-1)
 		p.stats.inc(cTimeouts)

@@ -17,7 +17,8 @@ type Counters struct {
 	AlternateRetries        uint64 // requests this DRA answered 3002/3004 that were resent via another DRA
 	Answers                 AnswerCounts
 	Timeouts                uint64 // requests that got no answer in time on this connection
-	UnknownAnswers          uint64 // answers with an unknown or stale Hop-by-Hop id: dropped
+	UnknownAnswers          uint64 // ECAs matching no pending request (Hop-by-Hop and End-to-End): dropped
+	UnknownBaseAnswers      uint64 // CEAs, DWAs and DPAs answering no CER, DWR or DPR of ours: dropped
 	MalformedAnswers        uint64 // answers matched to a request but not decodable
 	Failovers               uint64 // requests moved off this connection when it failed
 	Reconnects              uint64 // connections opened after the first
@@ -62,6 +63,7 @@ func (c *Counters) add(o *Counters) {
 	c.Answers.Other += o.Answers.Other
 	c.Timeouts += o.Timeouts
 	c.UnknownAnswers += o.UnknownAnswers
+	c.UnknownBaseAnswers += o.UnknownBaseAnswers
 	c.MalformedAnswers += o.MalformedAnswers
 	c.Failovers += o.Failovers
 	c.Reconnects += o.Reconnects
@@ -154,6 +156,7 @@ const (
 	cOther
 	cTimeouts
 	cUnknownAnswers
+	cUnknownBase
 	cMalformed
 	cFailovers
 	cReconnects
@@ -306,6 +309,8 @@ func (s *connStats) counters() Counters {
 		DWRReceived:      v(cDWRReceived),
 		DWAReceived:      v(cDWAReceived),
 		InFlight:         int(int64(v(cInFlight))),
+
+		UnknownBaseAnswers: v(cUnknownBase),
 	}
 }
 

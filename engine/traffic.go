@@ -73,7 +73,11 @@ func (p *peer) message(msg []byte, now int64) {
 		}
 	case framing.CmdCapabilitiesExchange:
 		if !h.IsRequest() {
-			p.cea(msg)
+			if p.sent.cer.answeredBy(&h) {
+				p.cea(msg)
+			} else {
+				p.unknownBase(&h, now)
+			}
 			return
 		}
 	case framing.CmdDeviceWatchdog:
@@ -84,10 +88,17 @@ func (p *peer) message(msg []byte, now int64) {
 			p.stats.inc(cDWRReceived)
 			b, _ = framing.ParseDWR(msg) // a sloppy DWR still proves the peer alive
 		} else {
+			if !p.sent.dwr.answeredBy(&h) {
+				p.unknownBase(&h, now)
+				return
+			}
 			p.stats.inc(cDWAReceived)
 			b, _ = framing.ParseDWA(msg)
 			if b.HasResultCode && b.ResultCode != framing.Success {
-				p.e.log.Warn("DWA with an error", "dra", p.dra.name, "conn", p.index, "result", b.ResultCode.String())
+				if ok, n := p.warns.Allow(now); ok {
+					p.e.log.Warn("DWA with an error", "dra", p.dra.name, "conn", p.index, "result", b.ResultCode.String(),
+						"suppressed", n)
+				}
 			}
 		}
 		ev.OriginStateID, ev.HasOriginStateID = b.OriginStateID, b.HasOriginStateID
@@ -100,10 +111,14 @@ func (p *peer) message(msg []byte, now int64) {
 			if b.HasDisconnectCause {
 				cause = b.DisconnectCause
 			}
-			p.e.log.Info("peer sent DPR", "dra", p.dra.name, "conn", p.index, "cause", cause.String())
+			if ok, n := p.warns.Allow(now); ok {
+				p.e.log.Info("peer sent DPR", "dra", p.dra.name, "conn", p.index, "cause", cause.String(), "suppressed", n)
+			}
 			p.step(fsm.Event{Kind: fsm.EvDPR, Cause: cause}, &h)
-		} else {
+		} else if p.sent.dpr.answeredBy(&h) {
 			p.step(fsm.Event{Kind: fsm.EvDPA}, nil)
+		} else {
+			p.unknownBase(&h, now)
 		}
 		return
 	}
@@ -125,7 +140,7 @@ func (p *peer) message(msg []byte, now int64) {
 
 // answer completes the request an ECA (or a DRA's answer-message in its place) belongs to.
 func (p *peer) answer(msg []byte, h *framing.Header, now int64) {
-	r := p.slots.take(h.HopByHop)
+	r := p.slots.take(h.HopByHop, h.EndToEnd)
 	if r == nil {
 		p.stats.inc(cUnknownAnswers) // late (after a timeout or failover), duplicate, or bogus
 		return

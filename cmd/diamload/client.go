@@ -90,16 +90,16 @@ func (c engineClient) Connections() []connReport {
 	return out
 }
 
-// startEngine builds and starts the engine. Start is bounded by the connect and CER timeouts,
-// and cut short as soon as every connection has failed once: an unreachable peer is reported in
-// milliseconds, not after the bound.
-func startEngine(ctx context.Context, cc clientConfig) (loadClient, error) {
+// engineConfig is the engine's configuration for a run. --watchdog is Tw, and the DWA wait is
+// Tw too (DWRTimeout 0): the connection turns SUSPECT when a DWR has had no answer for Tw
+// (RFC 3539 §3.4.1).
+func engineConfig(cc clientConfig) engine.Config {
 	cfg := engine.DefaultConfig()
 	cfg.OriginHost, cfg.OriginRealm = cc.originHost, cc.originRealm
 	cfg.DestinationRealm, cfg.DestinationHost = cc.destRealm, cc.destHost
 	cfg.ProductName = "diamload"
 	cfg.RequestTimeout = cc.timeout
-	cfg.DWRInterval = cc.watchdog
+	cfg.DWRInterval, cfg.DWRTimeout = cc.watchdog, 0
 	cfg.ConnectTimeout, cfg.CERTimeout = connectTimeout, cerTimeout
 	cfg.ReconnectInterval, cfg.MaxReconnectDelay = time.Second, 30*time.Second
 	// The in-flight cap is ours (-c); the engine's windows must not be the tighter bound.
@@ -112,6 +112,14 @@ func startEngine(ctx context.Context, cc clientConfig) (loadClient, error) {
 	for _, p := range cc.peers {
 		cfg.DRAs = append(cfg.DRAs, engine.DRA{Address: p, Connections: cc.conns, Identity: policy})
 	}
+	return cfg
+}
+
+// startEngine builds and starts the engine. Start is bounded by the connect and CER timeouts,
+// and cut short as soon as every connection has failed once: an unreachable peer is reported in
+// milliseconds, not after the bound.
+func startEngine(ctx context.Context, cc clientConfig) (loadClient, error) {
+	cfg := engineConfig(cc)
 	startCtx, cancel := context.WithTimeout(ctx, connectTimeout+cerTimeout+time.Second)
 	defer cancel()
 	total := len(cc.peers) * cc.conns

@@ -171,7 +171,7 @@ func runFlags(fs *flag.FlagSet, o *runOpts, selftest bool) {
 	fs.Var(&o.rate, "rate", "open loop: total `ECR/s` (20000, 1200/1m); 0 = closed loop")
 	fs.DurationVar(&o.warmup, "warmup", 0, "send for this long first, excluded from the report")
 	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "answer timeout")
-	fs.DurationVar(&o.watchdog, "watchdog", defaultWatchdog, "Tw, the DWR interval (at least 6s)")
+	fs.DurationVar(&o.watchdog, "watchdog", defaultWatchdog, "Tw (RFC 3539, at least 6s): the DWR interval on an idle connection, and the DWA wait before it is SUSPECT")
 	fs.StringVar(&o.imei, "imei", defaultIMEISpec, "IMEI `spec`: 14 or 15 digits, x = random digit, a 15th x = the Luhn check digit; prefix* pads with x to 14")
 	fs.StringVar(&o.imsi, "imsi", defaultIMSISpec, "User-Name (IMSI) `spec`, x = random digit, prefix* pads to 15; none omits it")
 	fs.Func("seed", "payload `seed` for reproducible runs (default: random, printed in the report)", func(v string) error {

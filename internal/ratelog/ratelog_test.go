@@ -1,0 +1,51 @@
+package ratelog
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// One record per interval, the first at once; each allowed record reports the refusals since
+// the previous one. Virtual time: the clock is the caller's.
+func TestLimiter(t *testing.T) {
+	var l Limiter
+	l.Every = time.Second
+	s := int64(time.Second)
+	start := int64(5 * time.Hour) // any clock origin
+
+	ok, n := l.Allow(start)
+	assert.True(t, ok, "the first record is written")
+	assert.Zero(t, n)
+	allowed := 0
+	for k := int64(1); k <= 999; k++ {
+		if ok, _ := l.Allow(start + k*s/1000); ok {
+			allowed++
+		}
+	}
+	assert.Zero(t, allowed, "nothing within the interval")
+	ok, n = l.Allow(start + s)
+	assert.True(t, ok, "one interval later")
+	assert.EqualValues(t, 999, n, "the refused records are reported")
+	ok, n = l.Allow(start + 10*s)
+	assert.True(t, ok)
+	assert.Zero(t, n, "nothing was refused since")
+}
+
+// A flood over a long time gives one record per interval, whatever its rate.
+func TestLimiterFlood(t *testing.T) {
+	var l Limiter // DefaultEvery
+	allowed, refused := 0, uint64(0)
+	const step = int64(50 * time.Microsecond)
+	const span = int64(time.Minute)
+	for now := int64(0); now < span; now += step {
+		if ok, n := l.Allow(now); ok {
+			allowed++
+			refused += n
+		}
+	}
+	assert.Equal(t, int(span/int64(DefaultEvery)), allowed)
+	total := uint64(span / step)
+	assert.Equal(t, total-uint64(allowed), refused+l.suppressed, "every refusal is accounted for")
+}
