@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hsdfat8/diam-gw/internal/inbox"
 )
@@ -73,8 +74,14 @@ func benchInbox(b *testing.B, mk func() queue) {
 				}(&items[p], n)
 			}
 			got := 0
+			stuck := time.NewTimer(time.Minute) // one timer for the run: none per wake
+			defer stuck.Stop()
 			for got < total {
-				<-wake
+				select {
+				case <-wake:
+				case <-stuck.C:
+					b.Fatalf("no wake-up after %d of %d items", got, total)
+				}
 				pending.Store(false) // before draining: a push after the drain wakes us again
 				for {
 					k := 0

@@ -3,7 +3,6 @@ package conformance
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/fixtures"
 	"github.com/hsdfat8/diam-gw/s13"
 )
 
@@ -659,34 +659,11 @@ func TestWireConformance(t *testing.T) {
 	})
 }
 
-// readVectors returns the contents of dir's *.hex files by base name.
-func readVectors(t *testing.T) map[string][]byte {
-	t.Helper()
-	dir := os.Getenv("DIAMGW_VECTORS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "vectors")
-	}
-	names, err := filepath.Glob(filepath.Join(dir, "*.hex"))
-	require.NoError(t, err)
-	if len(names) == 0 {
-		t.Fatalf("no test vectors (*.hex) in %s: set DIAMGW_VECTORS to the vectors directory", dir)
-	}
-	out := map[string][]byte{}
-	for _, n := range names {
-		text, err := os.ReadFile(n)
-		require.NoError(t, err)
-		b, err := hex.DecodeString(strings.TrimSpace(string(text)))
-		require.NoError(t, err, n)
-		out[strings.TrimSuffix(filepath.Base(n), ".hex")] = b
-	}
-	return out
-}
-
 // testVectors writes the known-good vectors of PROTOCOL.md §8 through the same pcap writer, which
 // must leave tshark nothing to remark, and the three broken ones into captures of their own,
 // which tshark must reject as §8 says.
 func testVectors(t *testing.T) {
-	vec := readVectors(t)
+	vec := fixtures.Vectors(t)
 	var good []string
 	for name := range vec {
 		if !strings.HasPrefix(name, "9") {

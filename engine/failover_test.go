@@ -7,6 +7,7 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/await"
 	"github.com/hsdfat8/diam-gw/internal/testpeer"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/stretchr/testify/assert"
@@ -46,11 +47,11 @@ func TestFailoverToOtherDRA(t *testing.T) {
 		ans, err = e.Check(ctxT(t, 3*time.Second), testReq)
 		res <- err
 	}()
-	first := within(t, got) // on the preferred DRA, which will never answer
+	first := await.Recv(t, got, 5*time.Second) // on the preferred DRA, which will never answer
 	assert.False(t, first.Header.IsRetransmit())
 	a.Conns()[0].Reset()
-	second := within(t, got)
-	require.NoError(t, within(t, res))
+	second := await.Recv(t, got, 5*time.Second)
+	require.NoError(t, await.Recv(t, res, 5*time.Second))
 	assert.Equal(t, "dra-b.test.local", string(ans.OriginHost))
 	assert.True(t, second.Header.IsRetransmit(), "T flag on the resend")
 	assert.Equal(t, first.Header.EndToEnd, second.Header.EndToEnd)
@@ -81,7 +82,7 @@ func TestPriorityRouting(t *testing.T) {
 	}
 	a.Stop()
 	for {
-		sc := <-w.ch
+		sc := await.Recv(t, w.ch, 5*time.Second)
 		if sc.DRA == "a" && sc.To == fsm.Reconnecting {
 			break
 		}
@@ -91,7 +92,7 @@ func TestPriorityRouting(t *testing.T) {
 	assert.Equal(t, "dra-b.test.local", string(ans.OriginHost))
 	require.NoError(t, a.Restart())
 	for {
-		sc := <-w.ch
+		sc := await.Recv(t, w.ch, 5*time.Second)
 		if sc.DRA == "a" && sc.To == fsm.Open {
 			break
 		}
@@ -169,7 +170,7 @@ func TestTooBusyRetriedThroughAnotherDRA(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, framing.Success, ans.ResultCode)
 	assert.Equal(t, "dra-b.test.local", string(ans.OriginHost))
-	first, second := <-got, <-got
+	first, second := await.Recv(t, got, 5*time.Second), await.Recv(t, got, 5*time.Second)
 	assert.False(t, second.IsRetransmit(), "no T flag after an error answer (RFC 6733 §3)")
 	assert.NotEqual(t, first.EndToEnd, second.EndToEnd)
 	assert.EqualValues(t, 1, e.Stats().DRAs[0].AlternateRetries)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/await"
 	"github.com/hsdfat8/diam-gw/internal/testpeer"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/stretchr/testify/assert"
@@ -275,8 +276,8 @@ func TestExactlyOnceUnderResets(t *testing.T) {
 		}
 	}
 	close(stop)
-	<-chaosDone
-	wg.Wait()
+	await.Recv(t, chaosDone, 5*time.Second)
+	await.Wait(t, &wg, 30*time.Second)
 	mu.Lock()
 	defer mu.Unlock()
 	t.Logf("accepted %d, outcomes %v, failovers %d", accepted, outcomes, e.Stats().Total.Failovers)

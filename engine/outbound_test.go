@@ -30,18 +30,6 @@ func unsentOnLoop(t *testing.T, e *Engine, i int) int {
 	}
 }
 
-// within receives from ch, failing the test after a generous bound.
-func within[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(5 * time.Second):
-		t.Fatal("nothing received within 5 s")
-		panic("unreachable")
-	}
-}
-
 // awaitFramingReset waits until the peer's only connection ends with an RST (RFC 6733 §2.1: a
 // stream that broke the framing rules cannot be trusted) and the engine's connection is down,
 // with one protocol error whose text contains lastErr.

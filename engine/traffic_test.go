@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/await"
 	"github.com/hsdfat8/diam-gw/internal/testpeer"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/stretchr/testify/assert"
@@ -75,7 +76,7 @@ func TestGoAsync(t *testing.T) {
 			}
 		}))
 	}
-	wg.Wait()
+	await.Wait(t, &wg, 10*time.Second)
 	assert.EqualValues(t, n, calls.Load())
 	assert.EqualValues(t, n/2, black.Load())
 	assert.EqualValues(t, n/2, unknown.Load())
@@ -152,7 +153,7 @@ func TestBusy(t *testing.T) {
 		}
 	}
 	close(release)
-	wg.Wait()
+	await.Wait(t, &wg, 10*time.Second)
 	assert.Equal(t, 6, busy)
 	assert.EqualValues(t, 4, ok.Load())
 }
@@ -215,7 +216,7 @@ func TestCallbackPanicRecovered(t *testing.T) {
 	done := make(chan struct{})
 	require.NoError(t, e.Go(testReq, func(s13.Answer, error) { panic("boom") }))
 	require.NoError(t, e.Go(testReq, func(_ s13.Answer, err error) { assert.NoError(t, err); close(done) }))
-	<-done
+	await.Recv(t, done, 5*time.Second)
 	assert.EqualValues(t, 1, e.Stats().CallbackPanics)
 }
 
@@ -243,7 +244,7 @@ func TestSessionIDs(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		a, err := e.Check(ctxT(t, time.Second), testReq)
 		require.NoError(t, err)
-		id := <-ids
+		id := await.Recv(t, ids, 5*time.Second)
 		assert.Equal(t, id, string(a.SessionID))
 		assert.Regexp(t, `^gw\.test\.local;\d+;\d+$`, id)
 		seen[id] = true
@@ -253,7 +254,7 @@ func TestSessionIDs(t *testing.T) {
 	req.SessionID = "mine;1;2"
 	a, err := e.Check(ctxT(t, time.Second), req)
 	require.NoError(t, err)
-	assert.Equal(t, "mine;1;2", <-ids)
+	assert.Equal(t, "mine;1;2", await.Recv(t, ids, 5*time.Second))
 	assert.Equal(t, "mine;1;2", string(a.SessionID))
 }
 
@@ -316,7 +317,7 @@ func TestLoopTime(t *testing.T) {
 	require.NoError(t, e.Go(testReq, func(_ s13.Answer, err error) {
 		got <- [3]time.Time{e.LoopTime(), time.Now(), e.Epoch().Add(e.LoopElapsed())}
 	}))
-	lt := <-got
+	lt := await.Recv(t, got, 5*time.Second)
 	assert.True(t, lt[0].After(before), "read after the request was submitted")
 	assert.False(t, lt[0].After(lt[1]), "not after the callback's own clock reading")
 	assert.True(t, lt[2].Equal(lt[0]), "Epoch().Add(LoopElapsed()) = LoopTime()")

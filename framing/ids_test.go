@@ -3,10 +3,12 @@ package framing_test
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/await"
 )
 
 func TestEndToEndSeed(t *testing.T) {
@@ -55,7 +57,10 @@ func TestEndToEndIDsConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			got[w] = make([]uint32, 0, each)
-			<-start
+			if _, ok := await.Within(start, 10*time.Second); !ok {
+				t.Error("workers never released")
+				return
+			}
 			for range each {
 				got[w] = append(got[w], ids.Next())
 			}

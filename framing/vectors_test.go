@@ -4,8 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,12 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/fixtures"
 )
 
-// The vectors in shared/vectors are hand-built messages that tshark decodes cleanly
-// (PROTOCOL.md §8). The repository is checked out with shared/ beside it, so the default path is
-// relative to this package directory; DIAMGW_VECTORS overrides it.
-const defaultVectorsDir = "../../shared/vectors"
+// The vectors in testdata/vectors are hand-built messages that tshark decodes cleanly
+// (testdata/README.md, PROTOCOL.md §8).
 
 // validVectors are the well-formed messages in stream order; the negative 9x vectors are left out.
 var validVectors = []string{
@@ -29,7 +26,7 @@ var validVectors = []string{
 
 var negativeVectors = []string{"90_bad_version_dwr", "91_bad_msglen_dwr", "92_bad_avplen_dwr"}
 
-// Values shared by the vectors (PROTOCOL.md §8).
+// Values shared by the vectors (testdata/README.md).
 const (
 	mmeHost   = "mme1.epc.mnc001.mcc001.3gppnetwork.org"
 	draHost   = "dra1.epc.mnc001.mcc001.3gppnetwork.org"
@@ -38,32 +35,8 @@ const (
 	stateID   = 0x6553f100
 )
 
-func vectorsDir(tb testing.TB) string {
-	tb.Helper()
-	dir := os.Getenv("DIAMGW_VECTORS")
-	if dir == "" {
-		dir = defaultVectorsDir
-	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		tb.Fatalf("test vectors not found at %q (set DIAMGW_VECTORS, or check out shared/ beside the repository): %v", dir, err)
-	}
-	return dir
-}
-
-// vector returns the bytes of vectors/<name>.hex.
-func vector(tb testing.TB, name string) []byte {
-	tb.Helper()
-	path := filepath.Join(vectorsDir(tb), name+".hex")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		tb.Fatalf("read vector: %v", err)
-	}
-	b, err := hex.DecodeString(strings.TrimSpace(string(raw)))
-	if err != nil {
-		tb.Fatalf("vector %s: %v", path, err)
-	}
-	return b
-}
+// vector returns the bytes of testdata/vectors/<name>.hex.
+var vector = fixtures.Vector
 
 // unhex decodes hex written with optional spaces, for byte layouts readable against the RFC.
 func unhex(tb testing.TB, s string) []byte {

@@ -2,15 +2,14 @@ package s13
 
 import (
 	"encoding/hex"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/fixtures"
 )
 
-// Values of the shared test vectors (PROTOCOL.md §8).
+// Values of the test vectors (testdata/README.md).
 const (
 	mmeHost   = "mme1.epc.mnc001.mcc001.3gppnetwork.org"
 	eirHost   = "eir1.epc.mnc001.mcc001.3gppnetwork.org"
@@ -34,33 +33,9 @@ var (
 	eirIdentity = framing.Identity{OriginHost: eirHost, OriginRealm: realm}
 )
 
-// vectorDir is where the shared vectors live: $DIAMGW_VECTORS, or ../../shared/vectors from the
-// package directory (the layout of the project workspace).
-func vectorDir() string {
-	if d := os.Getenv("DIAMGW_VECTORS"); d != "" {
-		return d
-	}
-	return filepath.Join("..", "..", "shared", "vectors")
-}
-
-// vector returns the decoded bytes of vectors/<name>.hex. A missing directory is fatal, with a
-// hint: these tests are the byte-for-byte contract with the shared vectors.
-func vector(tb testing.TB, name string) []byte {
-	tb.Helper()
-	dir := vectorDir()
-	if _, err := os.Stat(dir); err != nil {
-		tb.Fatalf("test vectors directory %q not found (%v): run from the workspace layout or set DIAMGW_VECTORS to the directory holding 05_ecr.hex etc.", dir, err)
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, name+".hex"))
-	if err != nil {
-		tb.Fatalf("reading vector %s: %v", name, err)
-	}
-	b, err := hex.DecodeString(strings.TrimSpace(string(raw)))
-	if err != nil {
-		tb.Fatalf("decoding vector %s: %v", name, err)
-	}
-	return b
-}
+// vector returns the bytes of testdata/vectors/<name>.hex: these tests are the byte-for-byte
+// contract with the vectors.
+var vector = fixtures.Vector
 
 // --- hand-built messages -------------------------------------------------------------------
 

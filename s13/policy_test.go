@@ -11,21 +11,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hsdfat8/diam-gw/internal/fixtures"
 )
 
-// fdRulesFile is the freeDiameter test EIR's rule file: $DIAMGW_EIR_RULES, or its place in the
-// workspace layout relative to the package directory.
-func fdRulesFile(tb testing.TB) string {
-	tb.Helper()
-	path := os.Getenv("DIAMGW_EIR_RULES")
-	if path == "" {
-		path = filepath.Join("..", "..", "shared", "peers", "freediameter", "conf", "eir_rules.conf")
-	}
-	if _, err := os.Stat(path); err != nil {
-		tb.Fatalf("freeDiameter rule file %q not found (%v): run from the workspace layout or set DIAMGW_EIR_RULES", path, err)
-	}
-	return path
-}
+// fdRulesFile is the freeDiameter test EIR's rule file (testdata/eir_rules.conf).
+var fdRulesFile = fixtures.EIRRules
 
 func TestLoadPolicyFreeDiameterRules(t *testing.T) {
 	p, err := LoadPolicy(fdRulesFile(t))

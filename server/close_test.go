@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/await"
 	"github.com/hsdfat8/diam-gw/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -60,7 +61,7 @@ func TestCloseSendsDPR(t *testing.T) {
 		assert.True(t, isEOF(c.expectClosed(ioTimeout, false)), "the server closes after our DPA")
 	}
 	assert.True(t, isEOF(waiting.expectClosed(ioTimeout, false)), "no DPR before the CER: just closed")
-	require.NoError(t, <-closed)
+	require.NoError(t, await.Recv(t, closed, 5*time.Second))
 	assert.Less(t, time.Since(start), server.DefaultDPATimeout, "did not wait for the DPA timeout")
 
 	st := srv.Stats()
@@ -82,7 +83,7 @@ func TestCloseWithoutDPA(t *testing.T) {
 	go func() { closed <- srv.Close(context.Background()) }()
 	readDPR(t, c) // and never answer it
 	assert.True(t, isEOF(c.expectClosed(ioTimeout, false)))
-	require.NoError(t, <-closed)
+	require.NoError(t, await.Recv(t, closed, 5*time.Second))
 	assert.GreaterOrEqual(t, time.Since(start), 280*time.Millisecond)
 	assert.Less(t, time.Since(start), 2*time.Second)
 }
@@ -96,7 +97,7 @@ func TestCloseCutShortByContext(t *testing.T) {
 	go func() { closed <- srv.Close(ctx) }()
 	readDPR(t, c)
 	cancel()
-	err := <-closed
+	err := await.Recv(t, closed, 5*time.Second)
 	assert.ErrorIs(t, err, context.Canceled)
 	// Cut short the wait for the DPA, not the stop itself: the loops are gone too.
 	assert.True(t, isEOF(c.expectClosed(ioTimeout, false)))
@@ -114,7 +115,7 @@ func TestConcurrentClose(t *testing.T) {
 			assert.NoError(t, srv.Close(context.Background()))
 		}()
 	}
-	wg.Wait()
+	await.Wait(t, &wg, 10*time.Second)
 }
 
 func TestLifecycleErrors(t *testing.T) {
@@ -159,5 +160,5 @@ func TestConnectionsDuringCloseAreRefused(t *testing.T) {
 		assert.Error(t, lc.expectClosed(ioTimeout, false))
 	}
 	c.send(framing.AppendDPA(nil, h, framing.Success, &framing.Identity{OriginHost: cliHost, OriginRealm: realm}))
-	require.NoError(t, <-closed)
+	require.NoError(t, await.Recv(t, closed, 5*time.Second))
 }

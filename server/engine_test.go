@@ -10,6 +10,7 @@ import (
 
 	"github.com/hsdfat8/diam-gw/engine"
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/await"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/hsdfat8/diam-gw/server"
 	"github.com/stretchr/testify/assert"
@@ -80,10 +81,10 @@ func TestEngineEndToEnd(t *testing.T) {
 	var ok, failed atomic.Int64
 	sem := make(chan struct{}, 512)
 	for i := 0; i < n; i++ {
-		sem <- struct{}{}
+		await.Send(t, sem, struct{}{}, 10*time.Second)
 		wg.Add(1)
 		err := e.Go(s13.Request{IMEI: "99000001123456"}, func(a s13.Answer, err error) {
-			defer func() { <-sem; wg.Done() }()
+			defer func() { await.Within(sem, time.Second); wg.Done() }() // frees the slot it holds
 			if err == nil && a.EquipmentStatus == s13.Blacklisted {
 				ok.Add(1)
 			} else {
@@ -92,7 +93,7 @@ func TestEngineEndToEnd(t *testing.T) {
 		})
 		require.NoError(t, err)
 	}
-	wg.Wait()
+	await.Wait(t, &wg, 10*time.Second)
 	assert.EqualValues(t, n, ok.Load())
 	assert.Zero(t, failed.Load())
 

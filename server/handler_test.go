@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/await"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/hsdfat8/diam-gw/server"
 	"github.com/stretchr/testify/assert"
@@ -258,7 +259,7 @@ func TestPipelinedBatchAnsweredInOrder(t *testing.T) {
 		_, h := c.eca()
 		require.Equal(t, first+uint32(i), h.HopByHop)
 	}
-	<-done
+	await.Recv(t, done, 5*time.Second)
 	st := srv.Stats()
 	assert.EqualValues(t, n, st.Answers)
 	assert.Less(t, st.Writes, uint64(n/10), "answers are batched, not written one by one")

@@ -6,13 +6,12 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/fixtures"
 	"github.com/hsdfat8/diam-gw/internal/leakcheck"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/hsdfat8/diam-gw/server"
@@ -54,19 +53,8 @@ func startServer(t testing.TB, cfg server.Config) *server.Server {
 	return srv
 }
 
-// fdRulesFile is the freeDiameter test EIR's rule file: $DIAMGW_EIR_RULES, or its place in the
-// workspace layout.
-func fdRulesFile(t testing.TB) string {
-	t.Helper()
-	path := os.Getenv("DIAMGW_EIR_RULES")
-	if path == "" {
-		path = filepath.Join("..", "..", "shared", "peers", "freediameter", "conf", "eir_rules.conf")
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("freeDiameter rule file %q not found (%v): run from the workspace layout or set DIAMGW_EIR_RULES", path, err)
-	}
-	return path
-}
+// fdRulesFile is the freeDiameter test EIR's rule file (testdata/eir_rules.conf).
+var fdRulesFile = fixtures.EIRRules
 
 // fdEIR is an EIR following the freeDiameter rule file.
 func fdEIR(t testing.TB, opts ...s13.EIROption) *s13.EIR {

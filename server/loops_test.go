@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/await"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/hsdfat8/diam-gw/server"
 	"github.com/stretchr/testify/assert"
@@ -48,7 +49,7 @@ func TestSeveralLoops(t *testing.T) {
 		h := readDPR(t, c)
 		c.send(framing.AppendDPA(nil, h, framing.Success, &framing.Identity{OriginHost: cliHost, OriginRealm: realm}))
 	}
-	require.NoError(t, <-closed)
+	require.NoError(t, await.Recv(t, closed, 5*time.Second))
 	assert.EqualValues(t, conns, srv.Stats().DPAReceived)
 	assert.Zero(t, srv.Stats().Connections)
 }

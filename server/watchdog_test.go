@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/await"
 	"github.com/hsdfat8/diam-gw/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,7 +85,7 @@ func TestServerDWRDeferredByTraffic(t *testing.T) {
 	defer tick.Stop()
 	end := time.Now().Add(3 * tw)
 	for time.Now().Before(end) {
-		<-tick.C
+		await.Recv(t, tick.C, 5*time.Second)
 		c.send(c.dwr())
 		_, h := c.read()
 		require.False(t, h.IsRequest(), "the server sent a DWR on a busy connection")

@@ -4,24 +4,29 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hsdfat8/diam-gw/engine"
+	"github.com/hsdfat8/diam-gw/internal/await"
 	"github.com/hsdfat8/diam-gw/s13"
 )
 
 // queueClient accepts requests into a queue that the test completes by hand, so the runner's
 // own per-request path (payload, submit, record, resubmit) can be measured alone.
-type queueClient struct{ q chan *call }
+type queueClient struct {
+	t testing.TB
+	q chan *call
+}
 
 func (f *queueClient) Go(c *call) error                  { f.q <- c; return nil }
 func (f *queueClient) Close(context.Context) error       { return nil }
 func (f *queueClient) WaitReady(context.Context) error   { return nil }
 func (f *queueClient) Connections() []connReport         { return nil }
 func (f *queueClient) LateAnswers() uint64               { return 0 }
-func (f *queueClient) complete(a *s13.Answer, err error) { (<-f.q).cb(*a, err) }
+func (f *queueClient) complete(a *s13.Answer, err error) { await.Ready(f.t, f.q).cb(*a, err) }
 
 func testRunner(t *testing.T, args ...string) (*runner, []call, *queueClient) {
 	t.Helper()
@@ -29,7 +34,7 @@ func testRunner(t *testing.T, args ...string) (*runner, []call, *queueClient) {
 	require.NoError(t, err)
 	pay, err := newPayload([]mixEntry{{o.imei, 1}}, o.imsi, 1024, 1)
 	require.NoError(t, err)
-	fc := &queueClient{q: make(chan *call, o.concurrency)}
+	fc := &queueClient{t: t, q: make(chan *call, o.concurrency)}
 	r, slots := newRunner(o, fc, pay)
 	return r, slots, fc
 }
@@ -66,7 +71,7 @@ func TestOpenLoopZeroAlloc(t *testing.T) {
 	ans := &s13.Answer{ResultCode: 2001, HasEquipmentStatus: true}
 	var i int64
 	allocs := testing.AllocsPerRun(10000, func() {
-		c := <-r.free
+		c := await.Ready(t, r.free)
 		i++
 		r.submit(c, i, 0)
 		fc.complete(ans, nil)
@@ -95,7 +100,7 @@ func TestRefusedLaneIsCountedAndRetired(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go r.revive(ctx)
-	<-r.done // every lane retired
+	await.Recv(t, r.done, 5*time.Second) // every lane retired
 	c, _, _, _ = r.rec.final()
 	assert.Equal(t, uint64(3), c.requests, "a stopped run submits nothing more")
 }
@@ -131,7 +136,7 @@ func TestWarmupEpochs(t *testing.T) {
 	for range 10 {
 		fc.complete(ans, nil)
 	}
-	<-r.done
+	await.Recv(t, r.done, 5*time.Second)
 	c, lat, _, _ = r.rec.final()
 	assert.Equal(t, uint64(10), c.requests, "-n bounds the measured requests")
 	assert.Equal(t, uint64(10), c.answers)

@@ -158,8 +158,8 @@ func buildReport(command string, res *result, rec *recorder) *report {
 		},
 		InFlightAtEnd: c.inFlight,
 
-		DurationS:       round3(res.duration.Seconds()),
-		DurationAttackS: round3(res.attack.Seconds()),
+		DurationS:       seconds(res.duration),
+		DurationAttackS: seconds(res.attack),
 
 		LatencyUS:           lat,
 		LatencyPolicy:       latencyPolicyClosed,
@@ -233,6 +233,12 @@ func codeMap(m map[uint32]uint64) map[string]uint64 {
 func round1(f float64) float64 { return float64(int64(f*10+0.5)) / 10 }
 func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
 
+// seconds is d in seconds, rounded up to the microsecond: a short run (a few hundred requests
+// take well under a millisecond) must not read as 0 s, nor disagree with throughput_rps.
+func seconds(d time.Duration) float64 {
+	return float64((d+time.Microsecond-1)/time.Microsecond) / 1e6
+}
+
 // writeJSON writes the report, indented, to w.
 func (rp *report) writeJSON(w io.Writer) error {
 	enc := json.NewEncoder(w)
@@ -264,7 +270,7 @@ func (rp *report) writeText(w io.Writer) {
 	e := rp.Errors
 	fmt.Fprintf(w, "requests   %d   answers %d   errors %d (timeout %d, busy %d, no connection %d, connection lost %d, closed %d, other %d)\n",
 		rp.Requests, rp.Answers, e.total(), e.Timeout, e.Busy, e.NoConnection, e.ConnectionLost, e.Closed, e.Other)
-	fmt.Fprintf(w, "duration   %.3fs (sending %.3fs)   throughput %.0f ECR/s\n", rp.DurationS, rp.DurationAttackS, rp.ThroughputRPS)
+	fmt.Fprintf(w, "duration   %gs (sending %gs)   throughput %.0f ECR/s\n", rp.DurationS, rp.DurationAttackS, rp.ThroughputRPS)
 	if rp.Mode == "open" {
 		fmt.Fprintf(w, "pacing     late sends (>1ms) %d   dropped (in-flight cap) %d\n", rp.LateSends, rp.LateDropped)
 	}

@@ -60,6 +60,7 @@ func TestJSONReportSchema(t *testing.T) {
 	assert.True(t, rp.CPUIncludesResponder)
 	assert.Positive(t, rp.DurationS)
 	assert.Positive(t, rp.ThroughputRPS)
+	assert.InEpsilon(t, float64(rp.Answers)/rp.DurationS, rp.ThroughputRPS, 0.01, "throughput_rps = answers / duration_s")
 	assert.Positive(t, rp.RSSMaxKiB)
 	assert.Equal(t, int64(500), rp.LatencyUS.Count)
 	assert.LessOrEqual(t, rp.LatencyUS.P50, rp.LatencyUS.P99)

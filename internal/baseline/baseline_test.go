@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/await"
 	"github.com/hsdfat8/diam-gw/internal/testpeer"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/stretchr/testify/assert"
@@ -149,7 +150,7 @@ func TestCapabilitiesAndCheck(t *testing.T) {
 		}
 	}()
 	cl := dial(t, testConfig(ln.Addr().String()))
-	caps := <-cerCh
+	caps := await.Recv(t, cerCh, 5*time.Second)
 	assert.Equal(t, "gw.test.local", caps.OriginHost)
 	assert.Equal(t, "test.local", caps.OriginRealm)
 	assert.Equal(t, []netip.Addr{netip.MustParseAddr("127.0.0.1")}, caps.HostIPAddresses)
@@ -224,7 +225,7 @@ func TestGoExactlyOnce(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait()
+	await.Wait(t, &wg, 10*time.Second)
 	col.wait(t, ctxT(t, 5*time.Second))
 	col.mu.Lock()
 	defer col.mu.Unlock()
@@ -285,7 +286,7 @@ func TestGoFromCallback(t *testing.T) {
 func TestTimeouts(t *testing.T) {
 	release := make(chan struct{})
 	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
-		<-release // answers only after the test let it: late
+		await.Within(release, 10*time.Second) // answers only after the test let it: late
 		return testpeer.Reply{}
 	}})
 	defer close(release)

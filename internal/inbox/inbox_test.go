@@ -3,9 +3,12 @@ package inbox
 import (
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hsdfat8/diam-gw/internal/await"
 )
 
 type queue interface {
@@ -81,7 +84,7 @@ func TestConcurrentProducers(t *testing.T) {
 				last[p] = i
 				got++
 			}
-			<-done
+			await.Recv(t, done, 5*time.Second)
 			_, ok := q.Pop()
 			assert.False(t, ok)
 		})
