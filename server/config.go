@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/confcheck"
 )
 
 // DuplicatePolicy says what a CER gets when its Origin-Host is already connected.
@@ -120,46 +121,55 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// validate checks a Config whose defaults are filled in.
-func (c *Config) validate() error {
-	bad := func(field, reason string) error { return &ConfigError{Field: field, Reason: reason} }
-	switch {
-	case c.OriginHost == "":
-		return bad("OriginHost", "required")
-	case c.OriginRealm == "":
-		return bad("OriginRealm", "required")
+// Validate reports every problem with the configuration, each a *ConfigError naming its field
+// by path (VendorSpecificApps[0]), joined into one error that matches ErrInvalidConfig. It does
+// not fill defaults; New does that first, so zero fields that have a default pass there. Safe for
+// concurrent use on distinct Configs.
+func (c *Config) Validate() error {
+	ck := confcheck.New(ErrInvalidConfig)
+	if c.OriginHost == "" {
+		ck.Bad("OriginHost", "required")
+	}
+	if c.OriginRealm == "" {
+		ck.Bad("OriginRealm", "required")
 	}
 	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
-		return bad("Listen", err.Error())
+		ck.Bad("Listen", "%v", err)
 	} else if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return bad("Listen", "port "+strconv.Quote(port)+" is not a number in 0-65535")
+		ck.Bad("Listen", "port %q is not a number in 0-65535", port)
 	}
 	floor := MinDWRInterval
 	if c.twFloor > 0 {
 		floor = c.twFloor
 	}
-	switch {
-	case c.DWRInterval < floor:
-		return bad("DWRInterval", "below the RFC 3539 minimum of "+floor.String())
-	case c.CERTimeout < 0:
-		return bad("CERTimeout", "negative")
-	case c.DPATimeout < 0:
-		return bad("DPATimeout", "negative")
-	case c.MaxMessageSize < 1024 || c.MaxMessageSize > framing.MaxMessageLength:
-		return bad("MaxMessageSize", "want 1024 to "+strconv.Itoa(framing.MaxMessageLength))
-	case c.MaxOutboundBytes < 0:
-		return bad("MaxOutboundBytes", "negative")
-	case c.MaxDelayedPerConn < 0:
-		return bad("MaxDelayedPerConn", "negative")
-	case c.Loops < 0 || c.Loops > MaxLoops:
-		return bad("Loops", "want 1 to "+strconv.Itoa(MaxLoops))
-	case c.DuplicateIdentity > RejectDuplicates:
-		return bad("DuplicateIdentity", "unknown policy")
+	if c.DWRInterval < floor {
+		ck.Bad("DWRInterval", "%v: below the RFC 3539 minimum of %v", c.DWRInterval, floor)
+	}
+	if c.CERTimeout < 0 {
+		ck.Bad("CERTimeout", "%v: negative", c.CERTimeout)
+	}
+	if c.DPATimeout < 0 {
+		ck.Bad("DPATimeout", "%v: negative", c.DPATimeout)
+	}
+	if c.MaxMessageSize < 1024 || c.MaxMessageSize > framing.MaxMessageLength {
+		ck.Bad("MaxMessageSize", "%d: want 1024 to %d", c.MaxMessageSize, framing.MaxMessageLength)
+	}
+	if c.MaxOutboundBytes < 0 {
+		ck.Bad("MaxOutboundBytes", "%d: negative", c.MaxOutboundBytes)
+	}
+	if c.MaxDelayedPerConn < 0 {
+		ck.Bad("MaxDelayedPerConn", "%d: negative", c.MaxDelayedPerConn)
+	}
+	if c.Loops < 0 || c.Loops > MaxLoops {
+		ck.Bad("Loops", "%d: want 1 to %d", c.Loops, MaxLoops)
+	}
+	if c.DuplicateIdentity > RejectDuplicates {
+		ck.Bad("DuplicateIdentity", "unknown policy %d", c.DuplicateIdentity)
 	}
 	for i, v := range c.VendorSpecificApps {
 		if v.VendorID == 0 || (v.AuthAppID == 0) == (v.AcctAppID == 0) {
-			return bad("VendorSpecificApps["+strconv.Itoa(i)+"]", "needs a Vendor-Id and exactly one of AuthAppID/AcctAppID")
+			ck.Bad("VendorSpecificApps["+strconv.Itoa(i)+"]", "needs a Vendor-Id and exactly one of AuthAppID/AcctAppID")
 		}
 	}
-	return nil
+	return ck.Err()
 }

@@ -71,3 +71,27 @@ func TestNewDefaults(t *testing.T) {
 	require.NoError(t, err, "the minimum itself is fine")
 	assert.Equal(t, server.MinDWRInterval, srv.Config().DWRInterval)
 }
+
+// Validate reports every bad field at once, each by its path, not just the first.
+func TestValidateReportsEveryField(t *testing.T) {
+	cfg := server.Config{
+		Listen:             "127.0.0.1:http",
+		DWRInterval:        time.Second,
+		CERTimeout:         -1,
+		MaxMessageSize:     100,
+		Loops:              -1,
+		VendorSpecificApps: []framing.VendorApp{{VendorID: framing.Vendor3GPP, AuthAppID: framing.AppS13}, {}},
+	}
+	err := cfg.Validate()
+	require.ErrorIs(t, err, server.ErrInvalidConfig)
+	var fields []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var ce *server.ConfigError
+		require.ErrorAs(t, e, &ce)
+		fields = append(fields, ce.Field)
+	}
+	assert.Equal(t, []string{"OriginHost", "OriginRealm", "Listen", "DWRInterval", "CERTimeout",
+		"MaxMessageSize", "Loops", "VendorSpecificApps[1]"}, fields)
+	ok := server.Config{OriginHost: srvHost, OriginRealm: realm, Listen: "127.0.0.1:0", DWRInterval: server.MinDWRInterval, MaxMessageSize: 4096}
+	assert.NoError(t, ok.Validate())
+}

@@ -2,13 +2,13 @@ package server
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/hsdfat8/diam-gw/internal/confcheck"
 )
 
 // Sentinel errors of this package.
 var (
-	// ErrInvalidConfig: New was given a Config it cannot use; the error is a *ConfigError naming
-	// the field.
+	// ErrInvalidConfig: a Config field is wrong; each bad field is a *ConfigError naming it.
 	ErrInvalidConfig = errors.New("server: invalid configuration")
 	// ErrListen: the listening socket could not be opened (address in use, bad address, ...).
 	ErrListen = errors.New("server: cannot listen")
@@ -18,16 +18,7 @@ var (
 	ErrClosed = errors.New("server: closed")
 )
 
-// ConfigError names the Config field New rejected and why. It wraps ErrInvalidConfig.
-type ConfigError struct {
-	Field  string // e.g. "OriginHost", "DWRInterval"
-	Reason string
-}
-
-// Error names the field and the reason. Safe for concurrent use.
-func (e *ConfigError) Error() string {
-	return fmt.Sprintf("server: invalid configuration: %s: %s", e.Field, e.Reason)
-}
-
-// Unwrap returns ErrInvalidConfig. Safe for concurrent use.
-func (e *ConfigError) Unwrap() error { return ErrInvalidConfig }
+// ConfigError names one Config field that Validate rejected and why; it wraps ErrInvalidConfig.
+// Validate joins one per bad field: errors.As finds the first, errors.Is(err, ErrInvalidConfig)
+// matches them all. The engine's ConfigError is the same type.
+type ConfigError = confcheck.FieldError

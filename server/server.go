@@ -58,10 +58,10 @@ type Server struct {
 }
 
 // New checks cfg (after filling its defaults) and builds a Server; nothing listens before Start.
-// A bad field is a *ConfigError wrapping ErrInvalidConfig. Safe for concurrent use.
+// Every bad field is reported (see Config.Validate). Safe for concurrent use.
 func New(cfg Config) (*Server, error) {
 	cfg.setDefaults()
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	now := time.Now()
