@@ -27,7 +27,7 @@
 //
 // e2e_test.go, BenchmarkEngine and BenchmarkBaseline: end-to-end over loopback TCP with the
 // client and the responder IN THE SAME PROCESS (they share the two cores, the heap and the
-// garbage collector). The responder is package server (gnet) with the s13.NewEIR handler
+// garbage collector). The responder is package server (gnet) with the s13/eir handler
 // answering 2001 WHITELISTED; see responder_test.go. BenchmarkEngine drives the event-loop engine,
 // BenchmarkBaseline the conventional goroutine-per-connection client of internal/baseline; both
 // use 2 connections. Each has sub-benchmarks inflight=1 and inflight=256: a closed loop in which

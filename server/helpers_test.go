@@ -15,6 +15,7 @@ import (
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/internal/leakcheck"
 	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 	"github.com/hsdfat8/diam-gw/server"
 	"github.com/stretchr/testify/require"
 )
@@ -69,11 +70,11 @@ func fdRulesFile(t testing.TB) string {
 }
 
 // fdEIR is an EIR following the freeDiameter rule file.
-func fdEIR(t testing.TB, opts ...s13.EIROption) *s13.EIR {
+func fdEIR(t testing.TB, opts ...eir.Option) *eir.Handler {
 	t.Helper()
-	p, err := s13.LoadPolicy(fdRulesFile(t))
+	p, err := eir.LoadPolicy(fdRulesFile(t))
 	require.NoError(t, err)
-	e, err := s13.NewEIR(framing.Identity{OriginHost: srvHost, OriginRealm: realm}, p, opts...)
+	e, err := eir.New(framing.Identity{OriginHost: srvHost, OriginRealm: realm}, p, opts...)
 	require.NoError(t, err)
 	return e
 }

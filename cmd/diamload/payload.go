@@ -9,6 +9,7 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 )
 
 // Payloads are drawn from pools generated once before the run, so a request costs an index and
@@ -162,7 +163,7 @@ func split(buf []byte, ends []int) []string {
 }
 
 // setOracle computes the expected outcome of every IMEI under the EIR's policy.
-func (p *payload) setOracle(pol *s13.Policy) {
+func (p *payload) setOracle(pol *eir.Policy) {
 	p.expect = make([]outcome, len(p.imeis))
 	for i, imei := range p.imeis {
 		p.expect[i] = expectedOutcome(pol, imei)
@@ -245,26 +246,26 @@ func mismatchText(c *call, a *s13.Answer, err error) string {
 // expectedOutcome is what the EIR policy answers to imei. The embedded EIR decides with the same
 // Policy; comparing its decision with what came back over the wire checks the whole path (ECR
 // encoding, the responder, answer matching by Hop-by-Hop id, ECA decoding).
-func expectedOutcome(p *s13.Policy, imei string) outcome {
+func expectedOutcome(p *eir.Policy, imei string) outcome {
 	r := p.Lookup([]byte(imei))
 	o := outcome{delay: r.Delay}
 	switch r.Outcome {
-	case s13.OutcomeWhitelisted:
+	case eir.OutcomeWhitelisted:
 		o.status = s13.Whitelisted
-	case s13.OutcomeBlacklisted:
+	case eir.OutcomeBlacklisted:
 		o.status = s13.Blacklisted
-	case s13.OutcomeGreylisted:
+	case eir.OutcomeGreylisted:
 		o.status = s13.Greylisted
-	case s13.OutcomeUnknown:
+	case eir.OutcomeUnknown:
 		o.kind, o.code = outExperimental, uint32(s13.EquipmentUnknown)
-	case s13.OutcomeResult:
+	case eir.OutcomeResult:
 		o.kind, o.code = outResult, r.Code
 		if r.Code == uint32(framing.Success) {
 			o.kind, o.status = outStatus, s13.Whitelisted // AppendECA sends 2001 with Equipment-Status 0
 		}
-	case s13.OutcomeExperimental:
+	case eir.OutcomeExperimental:
 		o.kind, o.code = outExperimental, r.Code
-	case s13.OutcomeDrop:
+	case eir.OutcomeDrop:
 		o.kind = outDrop
 	}
 	return o

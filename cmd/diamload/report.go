@@ -13,6 +13,7 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 )
 
 // report is the result of a run, as JSON (--json) and as text. Field names are a contract:
@@ -105,7 +106,7 @@ type check struct {
 type responderReport struct {
 	Addr     string        `json:"addr"`
 	Rules    string        `json:"rules"`
-	Stats    s13.EIRStats  `json:"stats"`
+	Stats    eir.Stats     `json:"stats"`
 	Server   any           `json:"server,omitempty"`
 	Delay    string        `json:"delay,omitempty"`
 	Duration time.Duration `json:"-"`

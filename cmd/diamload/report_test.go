@@ -137,22 +137,22 @@ func openReport(t *testing.T) *report {
 
 // embeddedReport is a selftest against an embedded EIR that answered three requests.
 func embeddedReport(t *testing.T) *report {
-	eir, err := startEIR(ctxT(t, 10*time.Second), eirOpts{listen: "127.0.0.1:0", originHost: defaultEIRHost,
+	target, err := startEIR(ctxT(t, 10*time.Second), eirOpts{listen: "127.0.0.1:0", originHost: defaultEIRHost,
 		originRealm: defaultOriginRealm, rulesText: selftestRules, delay: delayValue{min: time.Millisecond, max: 2 * time.Millisecond}})
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = eir.Close(context.Background()) })
+	t.Cleanup(func() { _ = target.Close(context.Background()) })
 	env := &s13.Envelope{OriginHost: defaultOriginHost, OriginRealm: defaultOriginRealm}
 	for _, imei := range []string{"35209900176148", "99000001123456", "99000004123456"} {
 		msg := s13.AppendECR(nil, env, &s13.Request{IMEI: imei, DestinationRealm: defaultOriginRealm})
 		h, err := framing.ParseHeader(msg)
 		require.NoError(t, err)
-		eir.eir.ServeDiameter(nil, msg, &h)
+		target.handler.ServeDiameter(nil, msg, &h)
 	}
 	o := &runOpts{conns: 1, concurrency: 64, imei: "35209900xxxxxx", imsi: "001010xxxxxxxxx",
 		timeout: 5 * time.Second, maxErrorRatio: -1, client: "engine", selftest: true}
 	rec := newRecorder(60*time.Second, false)
 	completions(rec, 0)
-	res := &result{opts: o, client: "engine", peers: []string{eir.Addr()}, embedded: eir, seed: 3,
+	res := &result{opts: o, client: "engine", peers: []string{target.Addr()}, embedded: target, seed: 3,
 		duration: 3 * time.Second, attack: 3 * time.Second, cpu: time.Millisecond, rssKiB: 12000, procs: 2}
 	rp := buildReport("selftest", res, rec)
 	addSelftestChecks(rp)

@@ -8,7 +8,7 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 )
 
 // result is everything a report needs besides the recorder.
@@ -42,7 +42,7 @@ type session struct {
 	res    *result
 	undo   []func() // run last-in first-out by release
 
-	policy  *s13.Policy // the embedded EIR's, for the oracle; nil against --dra peers
+	policy  *eir.Policy // the embedded EIR's, for the oracle; nil against --dra peers
 	pay     *payload
 	cl      loadClient
 	profile *os.File // --cpuprofile; nil without
@@ -97,7 +97,7 @@ func (s *session) startTarget() error {
 	}
 	res.peers = []string(o.peers)
 	if len(res.peers) == 0 {
-		eir, err := startEIR(s.ctx, eirOpts{
+		target, err := startEIR(s.ctx, eirOpts{
 			listen:      "127.0.0.1:0",
 			originHost:  o.serveOriginHost,
 			originRealm: o.destRealm,
@@ -113,11 +113,11 @@ func (s *session) startTarget() error {
 		s.undo = append(s.undo, func() {
 			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			_ = eir.Close(cctx)
+			_ = target.Close(cctx)
 		})
-		res.peers = []string{eir.Addr()}
-		s.policy = eir.policy
-		res.embedded = eir
+		res.peers = []string{target.Addr()}
+		s.policy = target.policy
+		res.embedded = target
 	}
 	res.procs = procsFor(o, res.embedded != nil)
 	s.undo = append(s.undo, setProcs(res.procs))

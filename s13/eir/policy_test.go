@@ -1,4 +1,4 @@
-package s13
+package eir
 
 import (
 	"errors"
@@ -11,21 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// fdRulesFile is the freeDiameter test EIR's rule file: $DIAMGW_EIR_RULES, or its place in the
-// workspace layout relative to the package directory.
-func fdRulesFile(tb testing.TB) string {
-	tb.Helper()
-	path := os.Getenv("DIAMGW_EIR_RULES")
-	if path == "" {
-		path = filepath.Join("..", "..", "shared", "peers", "freediameter", "conf", "eir_rules.conf")
-	}
-	if _, err := os.Stat(path); err != nil {
-		tb.Fatalf("freeDiameter rule file %q not found (%v): run from the workspace layout or set DIAMGW_EIR_RULES", path, err)
-	}
-	return path
-}
+	"github.com/hsdfat8/diam-gw/s13"
+)
 
 func TestLoadPolicyFreeDiameterRules(t *testing.T) {
 	p, err := LoadPolicy(fdRulesFile(t))
@@ -69,14 +57,14 @@ func TestLoadPolicyFreeDiameterRules(t *testing.T) {
 func TestPolicyVerdicts(t *testing.T) {
 	cases := []struct {
 		rule Rule
-		want Verdict
+		want s13.Verdict
 	}{
-		{Rule{Outcome: OutcomeWhitelisted}, Verdict{EquipmentStatus: Whitelisted}},
-		{Rule{Outcome: OutcomeBlacklisted}, Verdict{EquipmentStatus: Blacklisted}},
-		{Rule{Outcome: OutcomeGreylisted}, Verdict{EquipmentStatus: Greylisted}},
-		{Rule{Outcome: OutcomeUnknown}, Verdict{Experimental: EquipmentUnknown}},
-		{Rule{Outcome: OutcomeResult, Code: 3004}, Verdict{ResultCode: 3004}},
-		{Rule{Outcome: OutcomeExperimental, Code: 5421}, Verdict{Experimental: 5421}},
+		{Rule{Outcome: OutcomeWhitelisted}, s13.Verdict{EquipmentStatus: s13.Whitelisted}},
+		{Rule{Outcome: OutcomeBlacklisted}, s13.Verdict{EquipmentStatus: s13.Blacklisted}},
+		{Rule{Outcome: OutcomeGreylisted}, s13.Verdict{EquipmentStatus: s13.Greylisted}},
+		{Rule{Outcome: OutcomeUnknown}, s13.Verdict{Experimental: s13.EquipmentUnknown}},
+		{Rule{Outcome: OutcomeResult, Code: 3004}, s13.Verdict{ResultCode: 3004}},
+		{Rule{Outcome: OutcomeExperimental, Code: 5421}, s13.Verdict{Experimental: 5421}},
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.want, c.rule.Verdict(), c.rule.String())
@@ -220,7 +208,7 @@ func TestNewPolicy(t *testing.T) {
 func TestPolicyManyRules(t *testing.T) {
 	// A blacklist of full IMEIs: the trie keeps lookups per digit, not per rule.
 	var b strings.Builder
-	gen, err := NewIMEIGenSeed("35209900xxxxxx", 3)
+	gen, err := s13.NewIMEIGenSeed("35209900xxxxxx", 3)
 	require.NoError(t, err)
 	var imeis []string
 	for i := 0; i < 5000; i++ {
