@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	gen "github.com/hsdfat8/diam-gw/internal/payload"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/hsdfat8/diam-gw/s13/eir"
 )
@@ -25,7 +26,7 @@ const (
 	imsiNone        = "none"
 )
 
-// normalizeIMEISpec accepts the s13.NewIMEIGen forms (14 or 15 characters of digits and x) and
+// normalizeIMEISpec accepts the payload.NewIMEIGen forms (14 or 15 characters of digits and x) and
 // "prefix*", padded with x to 14 ("35209900*" = "35209900xxxxxx"). A short digit string stays an
 // error: it is more likely a mistyped IMEI than a wish for random digits.
 func normalizeIMEISpec(spec string) string {
@@ -35,7 +36,7 @@ func normalizeIMEISpec(spec string) string {
 	return spec
 }
 
-// normalizeIMSISpec accepts the s13.NewIMSIGen forms (5 to 15 digits and x). An IMSI's length
+// normalizeIMSISpec accepts the payload.NewIMSIGen forms (5 to 15 digits and x). An IMSI's length
 // varies, so a short digit string is a fixed IMSI; "00101*" pads the prefix with x to 15.
 func normalizeIMSISpec(spec string) string {
 	if p, ok := strings.CutSuffix(spec, "*"); ok && len(p) < s13.MaxIMSILen && digitsOrX(p) {
@@ -56,7 +57,7 @@ func digitsOrX(s string) bool {
 // parseIMEISpec checks an --imei value; the error is a usage error naming the flag.
 func parseIMEISpec(spec string) (string, error) {
 	n := normalizeIMEISpec(spec)
-	if _, err := s13.NewIMEIGen(n, nil); err != nil {
+	if _, err := gen.NewIMEIGen(n, nil); err != nil {
 		return "", usagef("invalid --imei %q: %s", spec, fieldReason(err))
 	}
 	return n, nil
@@ -68,14 +69,14 @@ func parseIMSISpec(spec string) (string, error) {
 		return imsiNone, nil
 	}
 	n := normalizeIMSISpec(spec)
-	if _, err := s13.NewIMSIGen(n, nil); err != nil {
+	if _, err := gen.NewIMSIGen(n, nil); err != nil {
 		return "", usagef("invalid --imsi %q: %s", spec, fieldReason(err))
 	}
 	return n, nil
 }
 
 func fieldReason(err error) string {
-	var fe *s13.FieldError
+	var fe *gen.SpecError
 	if errors.As(err, &fe) {
 		return fe.Reason
 	}
@@ -119,13 +120,13 @@ func newPayload(mix []mixEntry, imsiSpec string, size int, seed uint64) (*payloa
 		}
 	}
 	rng.Shuffle(len(specs), func(i, j int) { specs[i], specs[j] = specs[j], specs[i] })
-	gens := map[string]*s13.IMEIGen{}
+	gens := map[string]*gen.IMEIGen{}
 	buf := make([]byte, 0, len(specs)*s13.MaxIMEILen)
 	ends := make([]int, 0, len(specs))
 	for _, spec := range specs {
 		g := gens[spec]
 		if g == nil {
-			if g, err = s13.NewIMEIGen(spec, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))); err != nil {
+			if g, err = gen.NewIMEIGen(spec, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))); err != nil {
 				return nil, usagef("invalid IMEI spec %q: %s", spec, fieldReason(err))
 			}
 			gens[spec] = g
@@ -135,7 +136,7 @@ func newPayload(mix []mixEntry, imsiSpec string, size int, seed uint64) (*payloa
 	}
 	p.imeis = split(buf, ends)
 	if imsiSpec != imsiNone {
-		g, err := s13.NewIMSIGen(imsiSpec, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
+		g, err := gen.NewIMSIGen(imsiSpec, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
 		if err != nil {
 			return nil, usagef("invalid --imsi %q: %s", imsiSpec, fieldReason(err))
 		}

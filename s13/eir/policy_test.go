@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hsdfat8/diam-gw/internal/payload"
 	"github.com/hsdfat8/diam-gw/s13"
 )
 
@@ -208,7 +209,7 @@ func TestNewPolicy(t *testing.T) {
 func TestPolicyManyRules(t *testing.T) {
 	// A blacklist of full IMEIs: the trie keeps lookups per digit, not per rule.
 	var b strings.Builder
-	gen, err := s13.NewIMEIGenSeed("35209900xxxxxx", 3)
+	gen, err := payload.NewIMEIGenSeed("35209900xxxxxx", 3)
 	require.NoError(t, err)
 	var imeis []string
 	for i := 0; i < 5000; i++ {
