@@ -6,14 +6,13 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/internal/leakcheck"
+	"github.com/hsdfat8/diam-gw/internal/workspace"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/hsdfat8/diam-gw/s13/eir"
 	"github.com/hsdfat8/diam-gw/server"
@@ -55,24 +54,10 @@ func startServer(t testing.TB, cfg server.Config) *server.Server {
 	return srv
 }
 
-// fdRulesFile is the freeDiameter test EIR's rule file: $DIAMGW_EIR_RULES, or its place in the
-// workspace layout.
-func fdRulesFile(t testing.TB) string {
-	t.Helper()
-	path := os.Getenv("DIAMGW_EIR_RULES")
-	if path == "" {
-		path = filepath.Join("..", "..", "shared", "peers", "freediameter", "conf", "eir_rules.conf")
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("freeDiameter rule file %q not found (%v): run from the workspace layout or set DIAMGW_EIR_RULES", path, err)
-	}
-	return path
-}
-
 // fdEIR is an EIR following the freeDiameter rule file.
 func fdEIR(t testing.TB, opts ...eir.Option) *eir.Handler {
 	t.Helper()
-	p, err := eir.LoadPolicy(fdRulesFile(t))
+	p, err := eir.LoadPolicy(workspace.EIRRules(t))
 	require.NoError(t, err)
 	e, err := eir.New(framing.Identity{OriginHost: srvHost, OriginRealm: realm}, p, opts...)
 	require.NoError(t, err)

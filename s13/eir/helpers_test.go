@@ -1,14 +1,13 @@
 package eir
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/workspace"
 	"github.com/hsdfat8/diam-gw/s13"
 )
 
@@ -65,24 +64,10 @@ func header(tb testing.TB, msg []byte) *framing.Header {
 	return &h
 }
 
-// fdRulesFile is the freeDiameter test EIR's rule file: $DIAMGW_EIR_RULES, or its place in the
-// workspace layout relative to the package directory.
-func fdRulesFile(tb testing.TB) string {
-	tb.Helper()
-	path := os.Getenv("DIAMGW_EIR_RULES")
-	if path == "" {
-		path = filepath.Join("..", "..", "..", "shared", "peers", "freediameter", "conf", "eir_rules.conf")
-	}
-	if _, err := os.Stat(path); err != nil {
-		tb.Fatalf("freeDiameter rule file %q not found (%v): run from the workspace layout or set DIAMGW_EIR_RULES", path, err)
-	}
-	return path
-}
-
 // fdHandler is a Handler following the freeDiameter rule file.
 func fdHandler(tb testing.TB, opts ...Option) *Handler {
 	tb.Helper()
-	p, err := LoadPolicy(fdRulesFile(tb))
+	p, err := LoadPolicy(workspace.EIRRules(tb))
 	require.NoError(tb, err)
 	e, err := New(eirIdentity, p, opts...)
 	require.NoError(tb, err)

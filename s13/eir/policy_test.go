@@ -13,11 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hsdfat8/diam-gw/internal/payload"
+	"github.com/hsdfat8/diam-gw/internal/workspace"
 	"github.com/hsdfat8/diam-gw/s13"
 )
 
 func TestLoadPolicyFreeDiameterRules(t *testing.T) {
-	p, err := LoadPolicy(fdRulesFile(t))
+	p, err := LoadPolicy(workspace.EIRRules(t))
 	require.NoError(t, err)
 	require.Len(t, p.Rules(), 8)
 
@@ -115,7 +116,7 @@ func TestPolicySyntaxVariants(t *testing.T) {
 }
 
 func TestPolicyRuleStringRoundTrip(t *testing.T) {
-	p, err := LoadPolicy(fdRulesFile(t))
+	p, err := LoadPolicy(workspace.EIRRules(t))
 	require.NoError(t, err)
 	var b strings.Builder
 	for _, r := range p.Rules() {
@@ -226,7 +227,7 @@ func TestPolicyManyRules(t *testing.T) {
 }
 
 func TestPolicyLookupAllocatesNothing(t *testing.T) {
-	p, err := LoadPolicy(fdRulesFile(t))
+	p, err := LoadPolicy(workspace.EIRRules(t))
 	require.NoError(t, err)
 	imeis := [][]byte{[]byte("99000001123456"), []byte("35209900176148"), []byte("99000007123456")}
 	var sink Rule
@@ -247,7 +248,7 @@ func TestPolicyErrorIsTyped(t *testing.T) {
 }
 
 func BenchmarkPolicyLookup(b *testing.B) {
-	p, err := LoadPolicy(fdRulesFile(b))
+	p, err := LoadPolicy(workspace.EIRRules(b))
 	require.NoError(b, err)
 	imei := []byte("99000007123456")
 	b.ReportAllocs()
