@@ -119,8 +119,8 @@ func waitConns(ctx context.Context, open func() int) error {
 	return nil
 }
 
-// sampleEvery: one request in this many is timed. Reading the clock costs about 40 ns on this
-// kind of VM; timing every request would add a visible share to the engine's CPU per ECR.
+// sampleEvery: one request in this many is timed. Reading the clock for every request would add
+// a visible share to the engine's CPU per ECR (results/2026-12-03-notes.md).
 const sampleEvery = 8
 
 // epoch is the origin of the monotonic clock the latency samples use (time.Since reads only the

@@ -99,10 +99,10 @@ type loopClock interface {
 }
 
 // completedAt is the completion time of the answer being delivered: the engine's loop read the
-// clock when it read the answer, which saves a clock read per request (about 35 ns here, 5 % of
-// a pipelined request's CPU), and the offset between the two clocks is taken once, so building
-// and subtracting time.Time values costs nothing per request either; other clients get a fresh
-// reading.
+// clock when it read the answer, which saves a clock read per request (a visible share of a
+// pipelined request's CPU: bench/results/2026-12-03-notes.md), and the offset between the two
+// clocks is taken once, so building and subtracting time.Time values costs nothing per request
+// either; other clients get a fresh reading.
 func (r *runner) completedAt() int64 {
 	if r.lc != nil {
 		return r.lcAt + int64(r.lc.LoopElapsed())

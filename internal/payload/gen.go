@@ -12,7 +12,7 @@
 //   - Pool(n) pre-generates n values once (two allocations in total) and hands them out round
 //     robin as strings with Pool.Next: no allocation per call, safe for concurrent use, ready to
 //     drop into Request.IMEI. A pool of 64K values spreads load over the EIR's key space well
-//     enough and costs about 1 MiB.
+//     enough; each value costs its digits and a 16-byte string header.
 //
 // A generator draws one random number per value (all the x digits of a spec at once), so it is
 // cheap; it is not safe for concurrent use (neither is *rand.Rand): give each goroutine its own,
