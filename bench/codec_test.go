@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/payload"
 	"github.com/hsdfat8/diam-gw/s13"
 )
 
@@ -12,7 +13,7 @@ import (
 // and checks it and encodes the 2001 WHITELISTED ECA, and the client decodes that. Buffers are
 // reused, as the engine and the server reuse theirs: 0 allocations expected.
 func BenchmarkCodecRoundTrip(b *testing.B) {
-	gen, err := s13.NewIMEIGenSeed("35209900xxxxxx", 1)
+	gen, err := payload.NewIMEIGenSeed("35209900xxxxxx", 1)
 	if err != nil {
 		b.Fatal(err)
 	}

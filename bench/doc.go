@@ -3,8 +3,10 @@
 //
 //	go test -run='^$' -bench=. -benchmem -count=5 ./bench
 //
-// (about two minutes on 2 vCPUs; add -benchtime=300ms for a quicker look, or -bench=Engine to
-// pick some) and compare runs with benchstat. Everything listens and dials on 127.0.0.1 only.
+// (minutes, not seconds, on a small machine; add -benchtime=300ms for a quicker look, or
+// -bench=Engine to pick some) and compare runs with benchstat. Everything listens and dials on
+// 127.0.0.1 only. Figures that used to be quoted in code comments, with how they were taken, are
+// in results/.
 //
 // # What each file measures
 //
@@ -17,7 +19,8 @@
 // capacity 16384 and wake the consumer only on the idle->pending edge of a flag, as the engine
 // does; one consumer drains in batches of 4096. ns/op is per item handed over; busy/op counts
 // pushes refused because the queue was full (the producer yields and retries; the engine would
-// return ErrBusy). The figures and the engine's choice are in engine/inbox.go.
+// return ErrBusy). The engine's choice is explained in engine/inbox.go, its figures are in
+// results/2026-12-03-notes.md.
 //
 // wheel_test.go, BenchmarkWheelArmCancel and BenchmarkWheelArmExpire: the timing wheel
 // (internal/wheel, engine.Tick resolution, 2048 slots) with 1k and 64k live timers. ArmCancel is
@@ -27,7 +30,7 @@
 //
 // e2e_test.go, BenchmarkEngine and BenchmarkBaseline: end-to-end over loopback TCP with the
 // client and the responder IN THE SAME PROCESS (they share the two cores, the heap and the
-// garbage collector). The responder is package server (gnet) with the s13.NewEIR handler
+// garbage collector). The responder is package server (gnet) with the s13/eir handler
 // answering 2001 WHITELISTED; see responder_test.go. BenchmarkEngine drives the event-loop engine,
 // BenchmarkBaseline the conventional goroutine-per-connection client of internal/baseline; both
 // use 2 connections. Each has sub-benchmarks inflight=1 and inflight=256: a closed loop in which
@@ -52,8 +55,8 @@
 // On a 2-vCPU VM the engine's advantage is batching: at inflight=256 it writes many ECRs per
 // syscall where the baseline writes one each. At inflight=1 there is nothing to batch, and the
 // VM's wake-up of the other side dominates both clients (DESIGN.md §7). The figure is bimodal:
-// about 25 µs p50 when the scheduler keeps the client's and the responder's threads on one CPU,
-// 70-110 µs when every wake-up crosses CPUs; which mode a run lands in changes from run to run,
-// so look at every run of a -count, not only the median. Since both sides share the machine,
-// cpu-µs/op is the cost of the whole exchange, not the client's alone.
+// lower when the scheduler keeps the client's and the responder's threads on one CPU, higher
+// when every wake-up crosses CPUs (results/2026-12-03-notes.md); which mode a run lands in
+// changes from run to run, so look at every run of a -count, not only the median. Since both
+// sides share the machine, cpu-µs/op is the cost of the whole exchange, not the client's alone.
 package bench

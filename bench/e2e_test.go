@@ -16,6 +16,7 @@ import (
 	"github.com/hsdfat8/diam-gw/engine"
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/internal/baseline"
+	"github.com/hsdfat8/diam-gw/internal/payload"
 	"github.com/hsdfat8/diam-gw/s13"
 )
 
@@ -118,8 +119,8 @@ func waitConns(ctx context.Context, open func() int) error {
 	return nil
 }
 
-// sampleEvery: one request in this many is timed. Reading the clock costs about 40 ns on this
-// kind of VM; timing every request would add a visible share to the engine's CPU per ECR.
+// sampleEvery: one request in this many is timed. Reading the clock for every request would add
+// a visible share to the engine's CPU per ECR (results/2026-12-03-notes.md).
 const sampleEvery = 8
 
 // epoch is the origin of the monotonic clock the latency samples use (time.Since reads only the
@@ -141,7 +142,7 @@ type loopRun struct {
 	done    atomic.Int64
 	lat     []int64 // nanoseconds, one per timed answer
 	nlat    atomic.Int64
-	imeis   *s13.Pool
+	imeis   *payload.Pool
 	req     s13.Request
 	chains  []chain
 	errOnce sync.Once
@@ -192,8 +193,8 @@ func (r *loopRun) answered(c *chain, a s13.Answer, err error) {
 	r.send(c)
 }
 
-var benchIMEIs = func() *s13.Pool {
-	g, err := s13.NewIMEIGenSeed("35209900xxxxxx", 7)
+var benchIMEIs = func() *payload.Pool {
+	g, err := payload.NewIMEIGenSeed("35209900xxxxxx", 7)
 	if err != nil {
 		panic(err)
 	}

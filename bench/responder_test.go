@@ -6,22 +6,22 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
-	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 	"github.com/hsdfat8/diam-gw/server"
 )
 
 // startResponder starts the EIR the end-to-end benchmarks talk to: package server (one gnet event
-// loop) with the s13.NewEIR handler and its default policy (every IMEI 2001 WHITELISTED), on an
+// loop) with the eir.New handler and its default policy (every IMEI 2001 WHITELISTED), on an
 // ephemeral port of 127.0.0.1, in this process. It is closed when b ends.
 func startResponder(b *testing.B) string {
 	b.Helper()
 	id := framing.Identity{OriginHost: "eir.bench.local", OriginRealm: originRealm}
-	eir, err := s13.NewEIR(id, nil)
+	handler, err := eir.New(id, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	srv, err := server.New(server.Config{
-		Listen: "127.0.0.1:0", OriginHost: id.OriginHost, OriginRealm: id.OriginRealm, Handler: eir,
+		Listen: "127.0.0.1:0", OriginHost: id.OriginHost, OriginRealm: id.OriginRealm, Handler: handler,
 	})
 	if err != nil {
 		b.Fatal(err)

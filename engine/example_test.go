@@ -9,15 +9,16 @@ import (
 	"github.com/hsdfat8/diam-gw/engine"
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 	"github.com/hsdfat8/diam-gw/server"
 )
 
 // An S13 gateway checking IMEIs through the engine. The EIR here is this module's responder on
 // loopback with freeDiameter's test rules; in production the DRAs are the operator's.
 func Example() {
-	policy, _ := s13.ParsePolicy(strings.NewReader("99000001 BLACKLISTED\n99000003 UNKNOWN\n* WHITELISTED\n"))
-	eir, _ := s13.NewEIR(framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local"}, policy)
-	srv, _ := server.New(server.Config{Listen: "127.0.0.1:0", OriginHost: "eir.test.local", OriginRealm: "test.local", Handler: eir})
+	policy, _ := eir.ParsePolicy(strings.NewReader("99000001 BLACKLISTED\n99000003 UNKNOWN\n* WHITELISTED\n"))
+	handler, _ := eir.New(framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local"}, policy)
+	srv, _ := server.New(server.Config{Listen: "127.0.0.1:0", OriginHost: "eir.test.local", OriginRealm: "test.local", Handler: handler})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Start(ctx); err != nil {

@@ -17,8 +17,8 @@ const (
 
 // submission is what a caller hands the loop. It is copied into an inbox slot by value, so a
 // submission takes no pooled object on the caller's side: the loop turns it into a request from
-// its own free list (a sync.Pool Get and Put cost about 25 ns per request here, 5 % of a
-// pipelined request's CPU).
+// its own free list (a sync.Pool Get and Put per request was a visible share of a pipelined
+// request's CPU: bench/results/2026-12-03-notes.md).
 type submission struct {
 	req      s13.Request
 	cb       func(s13.Answer, error) // Go: asynchronous completion, run on the loop

@@ -66,3 +66,13 @@ func (c ExperimentalResultCode) String() string {
 	}
 	return "Experimental-Result-Code " + strconv.FormatUint(uint64(c), 10)
 }
+
+// appendVendorSpecificApp appends Vendor-Specific-Application-Id{Vendor-Id 10415,
+// Auth-Application-Id 16777252}, which older EIRs expect in ECR and ECA.
+func appendVendorSpecificApp(dst []byte) []byte {
+	var g int
+	dst, g = framing.BeginGrouped(dst, framing.AVPVendorSpecificApplicationID, framing.AVPFlagMandatory, 0)
+	dst = framing.AppendUint32(dst, framing.AVPVendorID, framing.AVPFlagMandatory, 0, VendorID)
+	dst = framing.AppendUint32(dst, framing.AVPAuthApplicationID, framing.AVPFlagMandatory, 0, AppID)
+	return framing.EndGrouped(dst, g)
+}

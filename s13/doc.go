@@ -1,15 +1,13 @@
 // Package s13 is the 3GPP S13/S13' application (TS 29.272 §6, §7.2.19-7.2.20, §7.3): the
 // ME-Identity-Check request and answer (ECR/ECA, command 324, application 16777252, vendor
-// 10415) on both sides, the IMEI, IMEISV and IMSI helpers, IMEI/IMSI generators for load tests,
-// and Session-Id generation.
+// 10415) on both sides, the IMEI, IMEISV and IMSI helpers, and Session-Id generation.
 //
-// The client side encodes an ECR straight into a caller's buffer (AppendECR) and decodes an ECA
-// into a small Answer whose byte fields alias the message (ParseECA); neither allocates. The EIR
-// side decodes an ECR the same way (ParseECR, with the receiver checks of RFC 6733 §7 mapped to
-// Result-Codes in a *RequestError) and encodes the answer (AppendECA, AppendRequestError); on
-// valid input neither allocates. EIR is a ready responder handler on top of them: an IMEI-prefix
-// Policy (the rule-file format of freeDiameter's test EIR) mapped to verdicts and delays, with the
-// ServeDiameter method that package server calls.
+// Each message is one file, both ways. ecr.go: the client encodes an ECR straight into a
+// caller's buffer (AppendECR, or an ECRTemplate per destination); the EIR decodes one (ParseECR,
+// with the receiver checks of RFC 6733 §7 mapped to Result-Codes in a *RequestError). eca.go: the
+// EIR encodes the answer (AppendECA, AppendRequestError); the client decodes it into a small
+// Answer whose byte fields alias the message (ParseECA). On valid input none of them allocates.
+// The EIR as a responder handler, with its IMEI-prefix policy, is package s13/eir.
 //
 // Functions are safe for concurrent use on distinct buffers unless their doc says otherwise.
 package s13

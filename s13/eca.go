@@ -6,6 +6,10 @@ import (
 	"github.com/hsdfat8/diam-gw/framing"
 )
 
+// This file is the ME-Identity-Check-Answer both ways (TS 29.272 §7.2.20): the EIR encodes one
+// from its Verdict (AppendECA, or AppendRequestError for an ECR that ParseECR rejected), the
+// client decodes one, or the E-bit answer-message a DRA sends instead (ParseECA).
+
 // ExperimentalResult is the Experimental-Result grouped AVP: {Vendor-Id}{Experimental-Result-Code}.
 type ExperimentalResult struct {
 	VendorID uint32
@@ -83,6 +87,108 @@ func (a *Answer) String() string {
 	}
 	return s
 }
+
+// The EIR side: encoding.
+
+// Verdict is the EIR's decision on one ECR, as AppendECA encodes it:
+//
+//   - Experimental != 0: Experimental-Result {Vendor-Id 10415, Experimental-Result-Code
+//     Experimental} (e.g. EquipmentUnknown, 5422); ResultCode and EquipmentStatus are ignored.
+//   - otherwise Result-Code ResultCode, where 0 means DIAMETER_SUCCESS (2001). A 3xxx code is a
+//     protocol error, sent as an E-bit answer-message (RFC 6733 §7.2).
+//   - EquipmentStatus is sent only with DIAMETER_SUCCESS (TS 29.272 §7.2.20), so the zero
+//     Verdict answers 2001 WHITELISTED.
+//
+// ErrorMessage (optional, sent without the M bit) and FailedAVP (zero or more encoded AVPs,
+// wrapped in one Failed-AVP) explain an error.
+type Verdict struct {
+	ResultCode      framing.ResultCode
+	Experimental    ExperimentalResultCode
+	EquipmentStatus EquipmentStatus
+	ErrorMessage    string
+	FailedAVP       []byte
+}
+
+// AppendECA appends the ME-Identity-Check-Answer to req in the TS 29.272 §7.2.20 order:
+// Session-Id, Vendor-Specific-Application-Id {10415, 16777252}, Result-Code or
+// Experimental-Result, Auth-Session-State (NO_STATE_MAINTAINED: the server's value is the binding
+// one, RFC 6733 §8.11, and S13 is stateless), Origin-Host, Origin-Realm, Equipment-Status,
+// Error-Message, Failed-AVP, and the request's Proxy-Info AVPs in order. The header answers
+// req.Header (framing.AnswerHeader: same ids and application, P kept). A 3xxx ResultCode gives
+// the E-bit answer-message of framing.AppendAnswerMessage instead (Session-Id, Origin-Host,
+// Origin-Realm, Result-Code, Origin-State-Id, Error-Message, Failed-AVP, Proxy-Info). Session-Id
+// is omitted when req has none (an error answer to a request too broken to carry one).
+// id.OriginStateID is sent only in the answer-message form. AppendECA allocates nothing when dst
+// has room, and is safe for concurrent use on distinct buffers.
+func AppendECA(dst []byte, req *ECR, id *framing.Identity, v *Verdict) []byte {
+	rc := v.ResultCode
+	if rc == 0 {
+		rc = framing.Success
+	}
+	if v.Experimental == 0 && rc.IsProtocolError() {
+		ea := framing.ErrorAnswer{ResultCode: rc, ErrorMessage: v.ErrorMessage, FailedAVP: v.FailedAVP,
+			ProxyInfo: req.ProxyInfo[:min(max(req.NumProxyInfo, 0), MaxProxyInfo)]}
+		if len(req.SessionID) > 0 {
+			ea.SessionID = req.SessionID
+		}
+		return framing.AppendAnswerMessage(dst, req.Header, id, &ea)
+	}
+	const m = framing.AVPFlagMandatory
+	dst, mark := framing.BeginMessage(dst, framing.AnswerHeader(req.Header))
+	if len(req.SessionID) > 0 {
+		dst = framing.AppendOctets(dst, framing.AVPSessionID, m, 0, req.SessionID)
+	}
+	dst = appendVendorSpecificApp(dst)
+	if v.Experimental != 0 {
+		var g int
+		dst, g = framing.BeginGrouped(dst, framing.AVPExperimentalResult, m, 0)
+		dst = framing.AppendUint32(dst, framing.AVPVendorID, m, 0, VendorID)
+		dst = framing.AppendUint32(dst, framing.AVPExperimentalResultCode, m, 0, uint32(v.Experimental))
+		dst = framing.EndGrouped(dst, g)
+	} else {
+		dst = framing.AppendUint32(dst, framing.AVPResultCode, m, 0, uint32(rc))
+	}
+	dst = framing.AppendEnumerated(dst, framing.AVPAuthSessionState, m, 0, framing.NoStateMaintained)
+	dst = framing.AppendString(dst, framing.AVPOriginHost, m, 0, id.OriginHost)
+	dst = framing.AppendString(dst, framing.AVPOriginRealm, m, 0, id.OriginRealm)
+	if v.Experimental == 0 && rc == framing.Success {
+		dst = framing.AppendEnumerated(dst, AVPEquipmentStatus, m, VendorID, int32(v.EquipmentStatus))
+	}
+	if v.ErrorMessage != "" {
+		dst = framing.AppendString(dst, framing.AVPErrorMessage, 0, 0, v.ErrorMessage)
+	}
+	if len(v.FailedAVP) > 0 {
+		var g int
+		dst, g = framing.BeginGrouped(dst, framing.AVPFailedAVP, m, 0)
+		dst = append(dst, v.FailedAVP...)
+		dst = framing.EndGrouped(dst, g)
+	}
+	dst = appendProxyInfos(dst, req)
+	return framing.EndMessage(dst, mark)
+}
+
+func appendProxyInfos(dst []byte, req *ECR) []byte {
+	for _, pi := range req.ProxyInfo[:min(max(req.NumProxyInfo, 0), MaxProxyInfo)] {
+		dst = append(dst, pi...)
+		dst = framing.AppendPadding(dst, len(pi)) // in case a caller built req by hand
+	}
+	return dst
+}
+
+// AppendRequestError appends the answer to an ECR that ParseECR rejected with e, using the ECR
+// that ParseECR returned alongside (its Header, and Session-Id and Proxy-Info when they could be
+// read). 5xxx codes use the ECA grammar without the E bit (RFC 6733 §7.1.5), with e.FailedAVP in
+// Failed-AVP; 3xxx codes the E-bit answer-message. Error-Message carries a fixed description of
+// the cause. See AppendECA for the encoding; the same allocation rule applies.
+func AppendRequestError(dst []byte, req *ECR, id *framing.Identity, e *RequestError) []byte {
+	v := Verdict{ResultCode: e.ResultCode, ErrorMessage: e.reason(), FailedAVP: e.FailedAVP}
+	if v.ResultCode == 0 || v.ResultCode == framing.Success {
+		v.ResultCode = framing.UnableToComply // a RequestError is never a success
+	}
+	return AppendECA(dst, req, id, &v)
+}
+
+// The client side: decoding.
 
 // single-occurrence AVPs of an ECA, by bit
 const (

@@ -207,3 +207,78 @@ func TestParseECAErrorsMatchOneSentinel(t *testing.T) {
 	assert.ErrorIs(t, err, ErrNotECA)
 	assert.False(t, errors.Is(err, framing.ErrUnexpectedMessage))
 }
+
+func TestAppendECAVerdicts(t *testing.T) {
+	req, err := ParseECR(vector(t, "05_ecr"))
+	require.NoError(t, err)
+	failed := avpStr(9999, fM, 0, "abc")
+
+	tests := []struct {
+		name  string
+		v     Verdict
+		check func(t *testing.T, a Answer)
+	}{
+		{"blacklisted", Verdict{EquipmentStatus: Blacklisted}, func(t *testing.T, a Answer) {
+			assert.True(t, a.Succeeded())
+			assert.True(t, a.HasEquipmentStatus)
+			assert.Equal(t, Blacklisted, a.EquipmentStatus)
+		}},
+		{"greylisted 2001", Verdict{ResultCode: framing.Success, EquipmentStatus: Greylisted}, func(t *testing.T, a Answer) {
+			assert.Equal(t, Greylisted, a.EquipmentStatus)
+		}},
+		{"5012 no status, no E bit", Verdict{ResultCode: framing.UnableToComply, EquipmentStatus: Blacklisted,
+			ErrorMessage: "nope", FailedAVP: pad4(failed)}, func(t *testing.T, a Answer) {
+			assert.False(t, a.IsError())
+			assert.Equal(t, framing.UnableToComply, a.ResultCode)
+			assert.False(t, a.HasEquipmentStatus)
+			assert.Equal(t, "nope", string(a.ErrorMessage))
+			assert.Equal(t, pad4(failed), a.FailedAVP)
+		}},
+		{"experimental 5001 is not Result-Code 5001", Verdict{Experimental: 5001}, func(t *testing.T, a Answer) {
+			assert.Zero(t, a.ResultCode)
+			assert.Equal(t, ExperimentalResult{VendorID, 5001}, a.ExperimentalResult)
+		}},
+		{"3004 answer-message", Verdict{ResultCode: framing.TooBusy, ErrorMessage: "busy"}, func(t *testing.T, a Answer) {
+			assert.True(t, a.IsError())
+			assert.Equal(t, framing.TooBusy, a.ResultCode)
+			assert.False(t, a.HasEquipmentStatus)
+			assert.Equal(t, "busy", string(a.ErrorMessage))
+			assert.Equal(t, sessionID, string(a.SessionID))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg := AppendECA(nil, &req, &eirIdentity, &tt.v)
+			a, err := ParseECA(msg)
+			require.NoError(t, err)
+			assert.Equal(t, eirHost, string(a.OriginHost))
+			assert.Equal(t, realm, string(a.OriginRealm))
+			assert.Equal(t, uint32(0x2a000003), a.HopByHop)
+			assert.Equal(t, uint32(0x10000003), a.EndToEnd)
+			assert.Equal(t, framing.FlagProxiable, a.Flags&framing.FlagProxiable, "P kept")
+			tt.check(t, a)
+		})
+	}
+}
+
+func TestAppendECAAnswerMessageMatchesFraming(t *testing.T) {
+	// With no Proxy-Info, a 3xxx verdict is exactly framing's answer-message.
+	req, err := ParseECR(vector(t, "05_ecr"))
+	require.NoError(t, err)
+	id := eirIdentity
+	id.OriginStateID = 5
+	want := framing.AppendAnswerMessage(nil, req.Header, &id, &framing.ErrorAnswer{
+		ResultCode: framing.UnableToDeliver, SessionID: req.SessionID, ErrorMessage: "no route"})
+	assert.Equal(t, want, AppendECA(nil, &req, &id, &Verdict{ResultCode: framing.UnableToDeliver, ErrorMessage: "no route"}))
+}
+
+func TestAppendECAAllocs(t *testing.T) {
+	req, err := ParseECR(ecrMessage(appended(ecrParts(), proxyInfo("a"))))
+	require.NoError(t, err)
+	id := eirIdentity
+	buf := make([]byte, 0, 1024)
+	for _, v := range []Verdict{{}, {Experimental: EquipmentUnknown}, {ResultCode: framing.TooBusy, ErrorMessage: "busy"}} {
+		allocs := testing.AllocsPerRun(100, func() { buf = AppendECA(buf[:0], &req, &id, &v) })
+		assert.Zero(t, allocs, "%+v", v)
+	}
+}

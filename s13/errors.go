@@ -18,7 +18,7 @@ var (
 	// (RFC 6733 §4.1: DIAMETER_AVP_UNSUPPORTED).
 	ErrUnsupportedAVP = errors.New("s13: unsupported mandatory AVP")
 	// ErrInvalidRequest: a Request field that cannot be sent (bad IMEI, empty realm, ...), or a
-	// malformed IMEI, IMEISV, IMSI or generator spec given to the helpers in imei.go and gen.go.
+	// malformed IMEI, IMEISV or IMSI given to the helpers in imei.go.
 	ErrInvalidRequest = errors.New("s13: invalid request")
 	// ErrInvalidAVPValue: a received request AVP is well framed but its value is not acceptable
 	// (an IMEI that is not 14 or 15 digits, Auth-Session-State 7, an empty Origin-Host, ...):
@@ -27,10 +27,4 @@ var (
 	// ErrInvalidHeaderBits: a request whose command flags are inconsistent (E bit set):
 	// answered with DIAMETER_INVALID_HDR_BITS (3008, E bit).
 	ErrInvalidHeaderBits = errors.New("s13: invalid header bits")
-	// ErrPolicy: a rule file (or a Rule given to NewPolicy) that cannot be used. Every error of
-	// ParsePolicy, LoadPolicy and NewPolicy about the rules themselves is a *PolicyError wrapping
-	// it.
-	ErrPolicy = errors.New("s13: invalid EIR policy")
-	// ErrEIRConfig: NewEIR was given an identity or option it cannot use.
-	ErrEIRConfig = errors.New("s13: invalid EIR configuration")
 )

@@ -185,3 +185,8 @@ func unhex(tb testing.TB, s string) []byte {
 	}
 	return b
 }
+
+func proxyInfo(state string) []byte {
+	return avpGroup(framing.AVPProxyInfo, fM, 0,
+		avpStr(framing.AVPProxyHost, fM, 0, draHost), avpStr(framing.AVPProxyState, fM, 0, state))
+}

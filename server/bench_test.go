@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
-	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 	"github.com/hsdfat8/diam-gw/server"
 	"github.com/stretchr/testify/require"
 )
@@ -112,9 +112,9 @@ func BenchmarkServe(b *testing.B) {
 		{"batch=512/delayed=1ms", 512, time.Millisecond},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			var opts []s13.EIROption
+			var opts []eir.Option
 			if bc.delay > 0 {
-				opts = append(opts, s13.WithDelay(bc.delay))
+				opts = append(opts, eir.WithDelay(bc.delay))
 			}
 			srv := startServer(b, server.Config{Handler: fdEIR(b, opts...)})
 			p := newPipeClient(b, srv.Addr(), bc.batch)
@@ -150,12 +150,12 @@ func BenchmarkServe(b *testing.B) {
 }
 
 func ExampleServer() {
-	eir, _ := s13.NewEIR(framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local"}, s13.DefaultPolicy())
+	handler, _ := eir.New(framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local"}, eir.DefaultPolicy())
 	srv, err := server.New(server.Config{
 		Listen:      "127.0.0.1:0",
 		OriginHost:  "eir.test.local",
 		OriginRealm: "test.local",
-		Handler:     eir,
+		Handler:     handler,
 	})
 	if err != nil {
 		panic(err)

@@ -9,6 +9,7 @@ import (
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/internal/fixtures"
 	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 	"github.com/panjf2000/gnet/v2"
 )
 
@@ -105,11 +106,11 @@ func FuzzServerRead(f *testing.F) {
 		f.Add(true, []byte(nil), vec[name])
 		f.Add(true, []byte{5}, append(append([]byte(nil), vec["05_ecr"]...), vec[name]...))
 	}
-	rules, err := s13.LoadPolicy(fixtures.EIRRules(f))
+	rules, err := eir.LoadPolicy(fixtures.EIRRules(f))
 	if err != nil {
 		f.Fatal(err)
 	}
-	eir, err := s13.NewEIR(framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local"}, rules)
+	handler, err := eir.New(framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local"}, rules)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -123,7 +124,7 @@ func FuzzServerRead(f *testing.F) {
 		if withCER { // past the capabilities exchange, where most of the server is
 			stream = append(append([]byte(nil), cer...), stream...)
 		}
-		out, st := serveStream(t, eir, stream, splits)
+		out, st := serveStream(t, handler, stream, splits)
 		// Each message read gets at most one answer of about its own size.
 		if bound := 2*len(stream) + (len(stream)/framing.HeaderLen+1)*1024; len(out) > bound {
 			t.Fatalf("wrote %d bytes for %d read", len(out), len(stream))
@@ -131,7 +132,7 @@ func FuzzServerRead(f *testing.F) {
 		// Where the reads were cut changes nothing but the number of writes and the bytes read
 		// (the test stops reading at a close, as gnet does), except that a reset drops the answers
 		// not yet written when it comes: more of them when the stream arrives in fewer reads.
-		whole, wst := serveStream(t, eir, stream, nil)
+		whole, wst := serveStream(t, handler, stream, nil)
 		st.Writes, wst.Writes, st.BytesIn, wst.BytesIn = 0, 0, 0, 0
 		same := bytes.Equal(out, whole)
 		if st.FramingErrors > 0 {
@@ -148,8 +149,8 @@ func FuzzServerRead(f *testing.F) {
 // closes it, and returns what the server wrote and its counters. It checks after every read that
 // the output is whole messages and that no request got two answers, and after the close that
 // the connection is forgotten.
-func serveStream(t *testing.T, eir Handler, stream, splits []byte) ([]byte, Stats) {
-	s, err := New(Config{OriginHost: "eir.test.local", OriginRealm: "test.local", OriginStateID: 1, Handler: eir})
+func serveStream(t *testing.T, hd Handler, stream, splits []byte) ([]byte, Stats) {
+	s, err := New(Config{OriginHost: "eir.test.local", OriginRealm: "test.local", OriginStateID: 1, Handler: hd})
 	if err != nil {
 		t.Fatal(err)
 	}

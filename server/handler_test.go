@@ -9,12 +9,13 @@ import (
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/internal/await"
 	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 	"github.com/hsdfat8/diam-gw/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-var _ server.Handler = (*s13.EIR)(nil)
+var _ server.Handler = (*eir.Handler)(nil)
 
 func TestUnknownCommandWithoutHandlerGets3001(t *testing.T) {
 	srv := startServer(t, server.Config{})
@@ -103,11 +104,11 @@ func TestEIRHandlerOverTheWire(t *testing.T) {
 
 func TestDelayedAnswers(t *testing.T) {
 	const delay = 300 * time.Millisecond
-	p, err := s13.ParsePolicy(strings.NewReader("1 BLACKLISTED 300\n"))
+	p, err := eir.ParsePolicy(strings.NewReader("1 BLACKLISTED 300\n"))
 	require.NoError(t, err)
-	eir, err := s13.NewEIR(framing.Identity{OriginHost: srvHost, OriginRealm: realm}, p)
+	handler, err := eir.New(framing.Identity{OriginHost: srvHost, OriginRealm: realm}, p)
 	require.NoError(t, err)
-	srv := startServer(t, server.Config{Handler: eir})
+	srv := startServer(t, server.Config{Handler: handler})
 	c := dial(t, srv.Addr()).open(cliHost)
 
 	start := time.Now()
@@ -130,11 +131,11 @@ func TestDelayedAnswers(t *testing.T) {
 }
 
 func TestDelayedAnswersDroppedOnClose(t *testing.T) {
-	p, err := s13.ParsePolicy(strings.NewReader("* WHITELISTED 2000\n"))
+	p, err := eir.ParsePolicy(strings.NewReader("* WHITELISTED 2000\n"))
 	require.NoError(t, err)
-	eir, err := s13.NewEIR(framing.Identity{OriginHost: srvHost, OriginRealm: realm}, p)
+	handler, err := eir.New(framing.Identity{OriginHost: srvHost, OriginRealm: realm}, p)
 	require.NoError(t, err)
-	srv := startServer(t, server.Config{Handler: eir})
+	srv := startServer(t, server.Config{Handler: handler})
 	c := dial(t, srv.Addr()).open(cliHost)
 	var reqs [][]byte
 	for i := 0; i < 5; i++ {
@@ -167,12 +168,12 @@ func TestDelayedAnswerLimit(t *testing.T) {
 }
 
 func TestHandlerPanicClosesOnlyThatConnection(t *testing.T) {
-	eir := fdEIR(t)
+	handler := fdEIR(t)
 	h := server.HandlerFunc(func(dst, msg []byte, h *framing.Header) ([]byte, time.Duration) {
 		if bytes.Contains(msg, []byte("66666666666666")) {
 			panic("handler bug")
 		}
-		return eir.ServeDiameter(dst, msg, h)
+		return handler.ServeDiameter(dst, msg, h)
 	})
 	srv := startServer(t, server.Config{Handler: h})
 	bad := dial(t, srv.Addr()).open(cliHost)

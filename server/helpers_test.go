@@ -14,6 +14,7 @@ import (
 	"github.com/hsdfat8/diam-gw/internal/fixtures"
 	"github.com/hsdfat8/diam-gw/internal/leakcheck"
 	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 	"github.com/hsdfat8/diam-gw/server"
 	"github.com/stretchr/testify/require"
 )
@@ -53,15 +54,12 @@ func startServer(t testing.TB, cfg server.Config) *server.Server {
 	return srv
 }
 
-// fdRulesFile is the freeDiameter test EIR's rule file (testdata/eir_rules.conf).
-var fdRulesFile = fixtures.EIRRules
-
 // fdEIR is an EIR following the freeDiameter rule file.
-func fdEIR(t testing.TB, opts ...s13.EIROption) *s13.EIR {
+func fdEIR(t testing.TB, opts ...eir.Option) *eir.Handler {
 	t.Helper()
-	p, err := s13.LoadPolicy(fdRulesFile(t))
+	p, err := eir.LoadPolicy(fixtures.EIRRules(t))
 	require.NoError(t, err)
-	e, err := s13.NewEIR(framing.Identity{OriginHost: srvHost, OriginRealm: realm}, p, opts...)
+	e, err := eir.New(framing.Identity{OriginHost: srvHost, OriginRealm: realm}, p, opts...)
 	require.NoError(t, err)
 	return e
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/internal/await"
 	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 	"github.com/hsdfat8/diam-gw/server"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,11 +19,11 @@ import (
 // and immediate answers on every connection, counters summed over the loops, and Close reaching
 // the connections of both.
 func TestSeveralLoops(t *testing.T) {
-	p, err := s13.ParsePolicy(strings.NewReader("1 GREYLISTED 50\n"))
+	p, err := eir.ParsePolicy(strings.NewReader("1 GREYLISTED 50\n"))
 	require.NoError(t, err)
-	eir, err := s13.NewEIR(framing.Identity{OriginHost: srvHost, OriginRealm: realm}, p)
+	handler, err := eir.New(framing.Identity{OriginHost: srvHost, OriginRealm: realm}, p)
 	require.NoError(t, err)
-	srv := newServer(t, server.Config{Handler: eir, Loops: 2})
+	srv := newServer(t, server.Config{Handler: handler, Loops: 2})
 	require.NoError(t, srv.Start(ctxT(t, 5*time.Second)))
 
 	const conns = 6

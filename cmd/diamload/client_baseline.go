@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/hsdfat8/diam-gw/engine"
 	"github.com/hsdfat8/diam-gw/internal/baseline"
 )
 
@@ -31,7 +30,7 @@ func dialBaseline(ctx context.Context, cc clientConfig) (loadClient, error) {
 	b := &baselineClient{peers: cc.peers, per: make([]peerCounts, len(cc.peers))}
 	for _, p := range cc.peers {
 		dctx, cancel := context.WithTimeout(ctx, connectTimeout+cerTimeout)
-		cl, err := baseline.Dial(dctx, baseline.Config{
+		cfg := baseline.Config{
 			Addr:                  p,
 			Conns:                 cc.conns,
 			OriginHost:            cc.originHost,
@@ -40,7 +39,8 @@ func dialBaseline(ctx context.Context, cc clientConfig) (loadClient, error) {
 			IdentityPerConnection: cc.identityPerConn,
 			RequestTimeout:        cc.timeout,
 			ConnectTimeout:        connectTimeout + cerTimeout,
-		})
+		}
+		cl, err := baseline.Dial(dctx, cfg)
 		cancel()
 		if err != nil {
 			_ = b.Close(context.Background())
@@ -52,11 +52,7 @@ func dialBaseline(ctx context.Context, cc clientConfig) (loadClient, error) {
 		b.cls = append(b.cls, cl)
 		var hs []string
 		for k := 1; k <= cc.conns; k++ {
-			policy := engine.SharedIdentity
-			if cc.identityPerConn {
-				policy = engine.IdentityPerConnection
-			}
-			hs = append(hs, engine.ConnectionIdentity(cc.originHost, policy, k))
+			hs = append(hs, cfg.Identity(k))
 			if !cc.identityPerConn {
 				break
 			}

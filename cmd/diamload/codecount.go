@@ -4,8 +4,9 @@ import "maps"
 
 // codeCounts counts answers by Result-Code (or Experimental-Result-Code). A run sees a handful of
 // distinct codes, so the first few live in a small array that is scanned linearly: no hashing on
-// the per-answer path (a map cost about 13 ns per answer, 2 % of a pipelined request's CPU). Codes
-// beyond the array spill into a map. The zero value is empty and ready.
+// the per-answer path, where a map's cost showed in the CPU per answer
+// (bench/results/2026-12-03-notes.md). Codes beyond the array spill into a map. The zero value
+// is empty and ready.
 type codeCounts struct {
 	codes [8]uint32
 	n     [8]uint64

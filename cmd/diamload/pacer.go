@@ -10,9 +10,10 @@ import (
 // that was due during it (latency is measured from the intended time, not the actual send —
 // no coordinated omission). The pacer wakes every 100 µs to 1 ms and submits every due request,
 // each with its own intended timestamp. Go timers below 1 ms round up to about 1 ms on an idle
-// Linux runtime, so the send lag averages a few hundred µs: it is reported (send_lag_us) rather
-// than hidden. A thread parked in nanosleep(2) halves it but costs ~1.8x the CPU per request
-// (measured at 20k/s), which disturbs a target sharing the machine more than the lag does.
+// Linux runtime, so requests go out somewhat after their intended time: the send lag is
+// reported (send_lag_us) rather than hidden. A thread parked in nanosleep(2) shortens it but
+// costs much more CPU per request (bench/results/2026-12-03-notes.md), which disturbs a target
+// sharing the machine more than the lag does.
 //
 // The in-flight cap (-c) is a pool of slots. A due request with no free slot waits (it is sent
 // late, its lag and latency grow) until it is --timeout overdue; then it is dropped and counted

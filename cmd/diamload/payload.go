@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	gen "github.com/hsdfat8/diam-gw/internal/payload"
 	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 )
 
 // Payloads are drawn from pools generated once before the run, so a request costs an index and
@@ -24,7 +26,7 @@ const (
 	imsiNone        = "none"
 )
 
-// normalizeIMEISpec accepts the s13.NewIMEIGen forms (14 or 15 characters of digits and x) and
+// normalizeIMEISpec accepts the payload.NewIMEIGen forms (14 or 15 characters of digits and x) and
 // "prefix*", padded with x to 14 ("35209900*" = "35209900xxxxxx"). A short digit string stays an
 // error: it is more likely a mistyped IMEI than a wish for random digits.
 func normalizeIMEISpec(spec string) string {
@@ -34,7 +36,7 @@ func normalizeIMEISpec(spec string) string {
 	return spec
 }
 
-// normalizeIMSISpec accepts the s13.NewIMSIGen forms (5 to 15 digits and x). An IMSI's length
+// normalizeIMSISpec accepts the payload.NewIMSIGen forms (5 to 15 digits and x). An IMSI's length
 // varies, so a short digit string is a fixed IMSI; "00101*" pads the prefix with x to 15.
 func normalizeIMSISpec(spec string) string {
 	if p, ok := strings.CutSuffix(spec, "*"); ok && len(p) < s13.MaxIMSILen && digitsOrX(p) {
@@ -55,7 +57,7 @@ func digitsOrX(s string) bool {
 // parseIMEISpec checks an --imei value; the error is a usage error naming the flag.
 func parseIMEISpec(spec string) (string, error) {
 	n := normalizeIMEISpec(spec)
-	if _, err := s13.NewIMEIGen(n, nil); err != nil {
+	if _, err := gen.NewIMEIGen(n, nil); err != nil {
 		return "", usagef("invalid --imei %q: %s", spec, fieldReason(err))
 	}
 	return n, nil
@@ -67,14 +69,14 @@ func parseIMSISpec(spec string) (string, error) {
 		return imsiNone, nil
 	}
 	n := normalizeIMSISpec(spec)
-	if _, err := s13.NewIMSIGen(n, nil); err != nil {
+	if _, err := gen.NewIMSIGen(n, nil); err != nil {
 		return "", usagef("invalid --imsi %q: %s", spec, fieldReason(err))
 	}
 	return n, nil
 }
 
 func fieldReason(err error) string {
-	var fe *s13.FieldError
+	var fe *gen.SpecError
 	if errors.As(err, &fe) {
 		return fe.Reason
 	}
@@ -118,13 +120,13 @@ func newPayload(mix []mixEntry, imsiSpec string, size int, seed uint64) (*payloa
 		}
 	}
 	rng.Shuffle(len(specs), func(i, j int) { specs[i], specs[j] = specs[j], specs[i] })
-	gens := map[string]*s13.IMEIGen{}
+	gens := map[string]*gen.IMEIGen{}
 	buf := make([]byte, 0, len(specs)*s13.MaxIMEILen)
 	ends := make([]int, 0, len(specs))
 	for _, spec := range specs {
 		g := gens[spec]
 		if g == nil {
-			if g, err = s13.NewIMEIGen(spec, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))); err != nil {
+			if g, err = gen.NewIMEIGen(spec, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))); err != nil {
 				return nil, usagef("invalid IMEI spec %q: %s", spec, fieldReason(err))
 			}
 			gens[spec] = g
@@ -134,7 +136,7 @@ func newPayload(mix []mixEntry, imsiSpec string, size int, seed uint64) (*payloa
 	}
 	p.imeis = split(buf, ends)
 	if imsiSpec != imsiNone {
-		g, err := s13.NewIMSIGen(imsiSpec, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
+		g, err := gen.NewIMSIGen(imsiSpec, rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64())))
 		if err != nil {
 			return nil, usagef("invalid --imsi %q: %s", imsiSpec, fieldReason(err))
 		}
@@ -162,7 +164,7 @@ func split(buf []byte, ends []int) []string {
 }
 
 // setOracle computes the expected outcome of every IMEI under the EIR's policy.
-func (p *payload) setOracle(pol *s13.Policy) {
+func (p *payload) setOracle(pol *eir.Policy) {
 	p.expect = make([]outcome, len(p.imeis))
 	for i, imei := range p.imeis {
 		p.expect[i] = expectedOutcome(pol, imei)
@@ -245,26 +247,26 @@ func mismatchText(c *call, a *s13.Answer, err error) string {
 // expectedOutcome is what the EIR policy answers to imei. The embedded EIR decides with the same
 // Policy; comparing its decision with what came back over the wire checks the whole path (ECR
 // encoding, the responder, answer matching by Hop-by-Hop id, ECA decoding).
-func expectedOutcome(p *s13.Policy, imei string) outcome {
+func expectedOutcome(p *eir.Policy, imei string) outcome {
 	r := p.Lookup([]byte(imei))
 	o := outcome{delay: r.Delay}
 	switch r.Outcome {
-	case s13.OutcomeWhitelisted:
+	case eir.OutcomeWhitelisted:
 		o.status = s13.Whitelisted
-	case s13.OutcomeBlacklisted:
+	case eir.OutcomeBlacklisted:
 		o.status = s13.Blacklisted
-	case s13.OutcomeGreylisted:
+	case eir.OutcomeGreylisted:
 		o.status = s13.Greylisted
-	case s13.OutcomeUnknown:
+	case eir.OutcomeUnknown:
 		o.kind, o.code = outExperimental, uint32(s13.EquipmentUnknown)
-	case s13.OutcomeResult:
+	case eir.OutcomeResult:
 		o.kind, o.code = outResult, r.Code
 		if r.Code == uint32(framing.Success) {
 			o.kind, o.status = outStatus, s13.Whitelisted // AppendECA sends 2001 with Equipment-Status 0
 		}
-	case s13.OutcomeExperimental:
+	case eir.OutcomeExperimental:
 		o.kind, o.code = outExperimental, r.Code
-	case s13.OutcomeDrop:
+	case eir.OutcomeDrop:
 		o.kind = outDrop
 	}
 	return o

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 )
 
 func TestIMEISpec(t *testing.T) {
@@ -93,7 +94,7 @@ func TestPayloadPools(t *testing.T) {
 
 // The selftest mix hits every rule, and the oracle agrees with the policy's own answers.
 func TestSelftestMixAndOracle(t *testing.T) {
-	pol, err := s13.ParsePolicy(strings.NewReader(selftestRules))
+	pol, err := eir.ParsePolicy(strings.NewReader(selftestRules))
 	require.NoError(t, err)
 	p, err := newPayload(selftestMix, imsiNone, maxPool, 1)
 	require.NoError(t, err)
@@ -118,7 +119,7 @@ func TestSelftestMixAndOracle(t *testing.T) {
 	busy := expectedOutcome(pol, "99000005123456")
 	assert.True(t, busy.matches(&s13.Answer{ResultCode: 3004, Flags: 0x20}, nil))
 
-	drop, err := s13.ParsePolicy(strings.NewReader("99 DROP\n"))
+	drop, err := eir.ParsePolicy(strings.NewReader("99 DROP\n"))
 	require.NoError(t, err)
 	d := expectedOutcome(drop, "99000006123456")
 	assert.Equal(t, outDrop, d.kind)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 )
 
 // report is the result of a run, as JSON (--json) and as text. Field names are a contract:
@@ -105,7 +106,7 @@ type check struct {
 type responderReport struct {
 	Addr     string        `json:"addr"`
 	Rules    string        `json:"rules"`
-	Stats    s13.EIRStats  `json:"stats"`
+	Stats    eir.Stats     `json:"stats"`
 	Server   any           `json:"server,omitempty"`
 	Delay    string        `json:"delay,omitempty"`
 	Duration time.Duration `json:"-"`
@@ -116,91 +117,125 @@ const (
 	latencyPolicyOpen   = "open loop: from the intended send time t0+i/rate to completion, so generator or target stalls count (no coordinated omission); service_latency_us is from the actual submission, send_lag_us the difference. Answers of any Result-Code and timeouts are recorded, timeouts at the time they fired (about --timeout); other errors are not recorded."
 )
 
-// buildReport assembles the report from the run's result and recorder.
+// buildReport assembles the report from the run's result and recorder, one part at a time.
 func buildReport(command string, res *result, rec *recorder) *report {
-	o := res.opts
 	c, lat, svc, lag := rec.final()
-	rp := &report{
-		Tool:        "diamload",
-		Command:     command,
-		Client:      res.client,
-		Mode:        "closed",
-		Concurrency: o.concurrency,
-		Peers:       res.peers,
-		ConnsPer:    o.conns,
-		EmbeddedEIR: res.embedded != nil,
-		GOMAXPROCS:  res.procs,
-		CPUs:        runtime.NumCPU(),
-		Seed:        res.seed,
-		IMEI:        o.imei,
-		IMSI:        o.imsi,
-		TimeoutS:    o.timeout.Seconds(),
-		WarmupS:     res.warmup.Seconds(),
-		Interrupted: res.interrupted,
+	rp := &report{Tool: "diamload", Command: command}
+	rp.setRun(res)
+	rp.setOutcomes(&c)
+	rp.setTiming(res, &c)
+	rp.setLatency(&c, lat, svc, lag, res.lateAnswers)
+	rp.setCost(res, &c)
+	rp.setExpectations(&c)
+	rp.setPeers(res)
+	rp.addRunChecks(res.opts, &c)
+	return rp
+}
 
-		Requests: c.requests,
-		Answers:  c.answers,
-		Errors: errorCounts{
-			Timeout:        c.errs[errTimeout],
-			Busy:           c.errs[errBusy],
-			NoConnection:   c.errs[errNoConnection],
-			ConnectionLost: c.errs[errConnectionLost],
-			Closed:         c.errs[errClosed],
-			Other:          c.errs[errOther],
-		},
-		ResultCodes:             codeMap(c.resultCodes.snapshot()),
-		ExperimentalResultCodes: codeMap(c.expCodes.snapshot()),
-		EquipmentStatus: equipmentCounts{
-			Whitelisted: c.equip[s13.Whitelisted],
-			Blacklisted: c.equip[s13.Blacklisted],
-			Greylisted:  c.equip[s13.Greylisted],
-			Other:       c.equipOther,
-		},
-		InFlightAtEnd: c.inFlight,
-
-		DurationS:       seconds(res.duration),
-		DurationAttackS: seconds(res.attack),
-
-		LatencyUS:           lat,
-		LatencyPolicy:       latencyPolicyClosed,
-		ServiceLatencyUS:    svc,
-		SendLagUS:           lag,
-		LateSends:           c.lateSends,
-		LateDropped:         c.lateDropped,
-		LatencyClamped:      c.clamped,
-		TimeoutsLateAnswers: res.lateAnswers,
-
-		CPUIncludesResponder: res.embedded != nil,
-		RSSMaxKiB:            res.rssKiB,
-
-		ExpectationsChecked:   c.checked,
-		ExpectationMismatches: c.mismatches,
-		FirstMismatch:         c.firstMismatch,
-
-		Connections: res.conns,
-	}
-	if rp.Connections == nil {
-		rp.Connections = []connReport{}
-	}
+// setRun fills what the run was: client, mode, target, payload, options.
+func (rp *report) setRun(res *result) {
+	o := res.opts
+	rp.Client = res.client
+	rp.Mode = "closed"
+	rp.Concurrency = o.concurrency
+	rp.Peers = res.peers
+	rp.ConnsPer = o.conns
+	rp.EmbeddedEIR = res.embedded != nil
+	rp.GOMAXPROCS = res.procs
+	rp.CPUs = runtime.NumCPU()
+	rp.Seed = res.seed
+	rp.IMEI = o.imei
+	rp.IMSI = o.imsi
+	rp.TimeoutS = o.timeout.Seconds()
+	rp.WarmupS = res.warmup.Seconds()
+	rp.Interrupted = res.interrupted
+	rp.LatencyPolicy = latencyPolicyClosed
 	if o.rate.perSec > 0 {
 		rp.Mode = "open"
 		rp.OfferedRPS = o.rate.perSec
 		rp.LatencyPolicy = latencyPolicyOpen
 	}
+}
+
+// setOutcomes fills the books: requests, answers by result, errors by kind, and whether they
+// balance.
+func (rp *report) setOutcomes(c *counts) {
+	rp.Requests = c.requests
+	rp.Answers = c.answers
+	rp.Errors = errorCounts{
+		Timeout:        c.errs[errTimeout],
+		Busy:           c.errs[errBusy],
+		NoConnection:   c.errs[errNoConnection],
+		ConnectionLost: c.errs[errConnectionLost],
+		Closed:         c.errs[errClosed],
+		Other:          c.errs[errOther],
+	}
+	rp.ResultCodes = codeMap(c.resultCodes.snapshot())
+	rp.ExperimentalResultCodes = codeMap(c.expCodes.snapshot())
+	rp.EquipmentStatus = equipmentCounts{
+		Whitelisted: c.equip[s13.Whitelisted],
+		Blacklisted: c.equip[s13.Blacklisted],
+		Greylisted:  c.equip[s13.Greylisted],
+		Other:       c.equipOther,
+	}
+	rp.InFlightAtEnd = c.inFlight
+	rp.InvariantOK = c.requests == c.answers+rp.Errors.total() && c.inFlight == 0
+}
+
+// setTiming fills the measured window and the throughput over it.
+func (rp *report) setTiming(res *result, c *counts) {
+	rp.DurationS = seconds(res.duration)
+	rp.DurationAttackS = seconds(res.attack)
 	if res.duration > 0 {
 		rp.ThroughputRPS = round1(float64(c.answers) / res.duration.Seconds())
 	}
+}
+
+// setLatency fills the percentiles and the counters of what they could not show.
+func (rp *report) setLatency(c *counts, lat percentiles, svc, lag *percentiles, lateAnswers uint64) {
+	rp.LatencyUS = lat
+	rp.ServiceLatencyUS = svc
+	rp.SendLagUS = lag
+	rp.LateSends = c.lateSends
+	rp.LateDropped = c.lateDropped
+	rp.LatencyClamped = c.clamped
+	rp.TimeoutsLateAnswers = lateAnswers
+}
+
+// setCost fills CPU and allocations per answer, and the peak RSS.
+func (rp *report) setCost(res *result, c *counts) {
 	if c.answers > 0 {
 		rp.CPUUSPerRequest = round3(float64(res.cpu.Microseconds()) / float64(c.answers))
 		rp.AllocsPerRequest = round3(float64(res.mallocs) / float64(c.answers))
 	}
-	rp.InvariantOK = c.requests == c.answers+rp.Errors.total() && c.inFlight == 0
+	rp.CPUIncludesResponder = res.embedded != nil
+	rp.RSSMaxKiB = res.rssKiB
+}
+
+// setExpectations fills the comparison of the answers with the EIR policy.
+func (rp *report) setExpectations(c *counts) {
+	rp.ExpectationsChecked = c.checked
+	rp.ExpectationMismatches = c.mismatches
+	rp.FirstMismatch = c.firstMismatch
+}
+
+// setPeers fills the other side: connections, the embedded EIR, and how the client closed.
+func (rp *report) setPeers(res *result) {
+	rp.Connections = res.conns
+	if rp.Connections == nil {
+		rp.Connections = []connReport{}
+	}
 	if res.closeErr != nil {
 		rp.CloseError = res.closeErr.Error()
 	}
 	if e := res.embedded; e != nil {
 		rp.Responder = e.report()
 	}
+}
+
+// addRunChecks adds the pass conditions of every run: the books balance, and the error ratio
+// is within --max-error-ratio when one is given.
+func (rp *report) addRunChecks(o *runOpts, c *counts) {
 	rp.addCheck("invariant", rp.InvariantOK, fmt.Sprintf("requests %d = answers %d + errors %d, %d in flight at the end",
 		c.requests, c.answers, rp.Errors.total(), c.inFlight))
 	if o.maxErrorRatio >= 0 {
@@ -211,7 +246,6 @@ func buildReport(command string, res *result, rec *recorder) *report {
 		rp.addCheck("max-error-ratio", ratio <= o.maxErrorRatio,
 			fmt.Sprintf("errors/requests %.6f, limit %g", ratio, o.maxErrorRatio))
 	}
-	return rp
 }
 
 func (rp *report) addCheck(name string, ok bool, detail string) {
@@ -246,8 +280,24 @@ func (rp *report) writeJSON(w io.Writer) error {
 	return enc.Encode(rp)
 }
 
-// writeText writes the human-readable report.
+// writeText writes the human-readable report: the run, its outcomes, latency, cost, the
+// peers' side and the checks, with a blank line between the parts.
 func (rp *report) writeText(w io.Writer) {
+	rp.writeRun(w)
+	fmt.Fprintln(w)
+	rp.writeOutcomes(w)
+	fmt.Fprintln(w)
+	rp.writeLatency(w)
+	fmt.Fprintln(w)
+	rp.writeCost(w)
+	fmt.Fprintln(w)
+	rp.writePeers(w)
+	fmt.Fprintln(w)
+	rp.writeChecks(w)
+}
+
+// writeRun writes what was run against what, with which payload.
+func (rp *report) writeRun(w io.Writer) {
 	target := fmt.Sprintf("%s × %d connection(s)", strings.Join(rp.Peers, ", "), rp.ConnsPer)
 	if rp.EmbeddedEIR {
 		target += " (embedded EIR)"
@@ -265,8 +315,10 @@ func (rp *report) writeText(w io.Writer) {
 	if rp.Interrupted {
 		fmt.Fprintln(w, "INTERRUPTED: the run was stopped before its end; in-flight requests were drained")
 	}
-	fmt.Fprintln(w)
+}
 
+// writeOutcomes writes the books, the throughput and the answers by result.
+func (rp *report) writeOutcomes(w io.Writer) {
 	e := rp.Errors
 	fmt.Fprintf(w, "requests   %d   answers %d   errors %d (timeout %d, busy %d, no connection %d, connection lost %d, closed %d, other %d)\n",
 		rp.Requests, rp.Answers, e.total(), e.Timeout, e.Busy, e.NoConnection, e.ConnectionLost, e.Closed, e.Other)
@@ -299,8 +351,10 @@ func (rp *report) writeText(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintln(w)
+}
 
+// writeLatency writes the percentile table and what it counts.
+func (rp *report) writeLatency(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "latency\tp50\tp90\tp99\tp99.9\tmax\tcount\t")
 	row := func(name string, p *percentiles) {
@@ -322,15 +376,20 @@ func (rp *report) writeText(w io.Writer) {
 	if rp.TimeoutsLateAnswers > 0 {
 		fmt.Fprintf(w, "late answers (after their timeout, dropped): %d\n", rp.TimeoutsLateAnswers)
 	}
-	fmt.Fprintln(w)
+}
 
+// writeCost writes CPU and allocations per answer, and the peak RSS.
+func (rp *report) writeCost(w io.Writer) {
 	cpu := fmt.Sprintf("cpu        %.2f µs and %.3f allocations per answer (user+sys and heap allocations of this process over the measured window", rp.CPUUSPerRequest, rp.AllocsPerRequest)
 	if rp.CPUIncludesResponder {
 		cpu += ", embedded EIR included"
 	}
-	fmt.Fprintf(w, "%s)   peak RSS %.1f MiB\n\n", cpu, float64(rp.RSSMaxKiB)/1024)
+	fmt.Fprintf(w, "%s)   peak RSS %.1f MiB\n", cpu, float64(rp.RSSMaxKiB)/1024)
+}
 
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+// writePeers writes the connection table, the client's close, and the embedded EIR's counts.
+func (rp *report) writePeers(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PEER\tORIGIN-HOST\tPEER-ORIGIN-HOST\tSTATE\tSENT\tRECEIVED\tTIMEOUTS\tFAILOVERS\tRECONNECTS\tLAST ERROR")
 	for _, c := range rp.Connections {
 		le := c.LastError
@@ -349,7 +408,10 @@ func (rp *report) writeText(w io.Writer) {
 		fmt.Fprintf(w, "\nembedded EIR %s (rules: %s): answered %d (whitelisted %d, blacklisted %d, greylisted %d, unknown %d, result %d, experimental %d, request errors %d), dropped %d\n",
 			r.Addr, r.Rules, s.Answered(), s.Whitelisted, s.Blacklisted, s.Greylisted, s.Unknown, s.Result, s.Experimental, s.RequestErrors, s.Dropped)
 	}
-	fmt.Fprintln(w)
+}
+
+// writeChecks writes one line per check: ok or FAIL, name, detail.
+func (rp *report) writeChecks(w io.Writer) {
 	for _, c := range rp.Checks {
 		mark := "ok  "
 		if !c.OK {

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 
-	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 	"github.com/hsdfat8/diam-gw/server"
 )
 
@@ -11,15 +11,15 @@ import (
 type responderImpl struct{ srv *server.Server }
 
 // startServer starts the responder on o.listen and returns its bound address.
-func startServer(ctx context.Context, o eirOpts, eir *s13.EIR) (*responderImpl, string, error) {
-	id := eir.Identity()
+func startServer(ctx context.Context, o eirOpts, h *eir.Handler) (*responderImpl, string, error) {
+	id := h.Identity()
 	srv, err := server.New(server.Config{
 		Listen:        o.listen,
 		OriginHost:    id.OriginHost,
 		OriginRealm:   id.OriginRealm,
 		OriginStateID: id.OriginStateID,
 		ProductName:   "diamload",
-		Handler:       eir,
+		Handler:       h,
 		DWRInterval:   o.watchdog,
 	})
 	if err != nil {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
-	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/hsdfat8/diam-gw/s13/eir"
 )
 
 // eirOpts configures an EIR responder (serve, or the one embedded in run and selftest).
@@ -26,8 +26,8 @@ type eirOpts struct {
 // responder is a running EIR.
 type responder struct {
 	impl      *responderImpl
-	eir       *s13.EIR
-	policy    *s13.Policy
+	handler   *eir.Handler
+	policy    *eir.Policy
 	addr      string
 	rulesName string
 	delay     delayValue
@@ -36,42 +36,42 @@ type responder struct {
 // startEIR builds the EIR handler from the rules and starts the responder.
 func startEIR(ctx context.Context, o eirOpts) (*responder, error) {
 	var (
-		pol  *s13.Policy
+		pol  *eir.Policy
 		err  error
 		name = "built-in: every IMEI WHITELISTED"
 	)
 	switch {
 	case o.rules != "":
 		name = o.rules
-		if pol, err = s13.LoadPolicy(o.rules); err != nil {
+		if pol, err = eir.LoadPolicy(o.rules); err != nil {
 			return nil, usagef("invalid --rules: %v", err)
 		}
 	case o.rulesText != "":
 		name = "built-in selftest rules"
-		if pol, err = s13.ParsePolicy(strings.NewReader(o.rulesText)); err != nil {
+		if pol, err = eir.ParsePolicy(strings.NewReader(o.rulesText)); err != nil {
 			return nil, fmt.Errorf("built-in rules: %w", err)
 		}
 	default:
-		pol = s13.DefaultPolicy()
+		pol = eir.DefaultPolicy()
 	}
-	var opts []s13.EIROption
+	var opts []eir.Option
 	switch {
 	case o.delay.max == 0:
 	case o.delay.min == o.delay.max:
-		opts = append(opts, s13.WithDelay(o.delay.min))
+		opts = append(opts, eir.WithDelay(o.delay.min))
 	default:
-		opts = append(opts, s13.WithRandomDelay(o.delay.min, o.delay.max, o.seed))
+		opts = append(opts, eir.WithRandomDelay(o.delay.min, o.delay.max, o.seed))
 	}
-	eir, err := s13.NewEIR(framing.Identity{OriginHost: o.originHost, OriginRealm: o.originRealm,
+	handler, err := eir.New(framing.Identity{OriginHost: o.originHost, OriginRealm: o.originRealm,
 		OriginStateID: uint32(time.Now().Unix())}, pol, opts...)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	impl, addr, err := startServer(ctx, o, eir)
+	impl, addr, err := startServer(ctx, o, handler)
 	if err != nil {
 		return nil, fmt.Errorf("EIR on %s: %w", o.listen, err)
 	}
-	return &responder{impl: impl, eir: eir, policy: pol, addr: addr, rulesName: name, delay: o.delay}, nil
+	return &responder{impl: impl, handler: handler, policy: pol, addr: addr, rulesName: name, delay: o.delay}, nil
 }
 
 func (r *responder) Addr() string { return r.addr }
@@ -80,7 +80,7 @@ func (r *responder) Addr() string { return r.addr }
 func (r *responder) Close(ctx context.Context) error { return r.impl.close(ctx) }
 
 func (r *responder) report() *responderReport {
-	rr := &responderReport{Addr: r.addr, Rules: r.rulesName, Stats: r.eir.Stats(), Server: r.impl.stats()}
+	rr := &responderReport{Addr: r.addr, Rules: r.rulesName, Stats: r.handler.Stats(), Server: r.impl.stats()}
 	if r.delay.max > 0 {
 		rr.Delay = r.delay.String()
 	}

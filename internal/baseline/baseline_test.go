@@ -10,16 +10,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hsdfat8/diam-gw/engine"
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/internal/await"
+	"github.com/hsdfat8/diam-gw/internal/leakcheck"
 	"github.com/hsdfat8/diam-gw/internal/testpeer"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// The baseline takes its connection identities from package engine, which brings gnet and its
+// process-wide pool into the binary: leakcheck knows that pool.
+func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 
 var testReq = s13.Request{IMEI: "35209900176148", SoftwareVersion: "23", IMSI: "001010123456789"}
 
@@ -190,6 +193,18 @@ func TestRoundRobinWithIdentityPerConnection(t *testing.T) {
 		"gw-2.test.local/gw-2.test.local": 10,
 		"gw-3.test.local/gw-3.test.local": 10,
 	}, perConn)
+}
+
+// Config.Identity is the engine's rule, so that a peer sees the same Origin-Hosts from either
+// client.
+func TestConfigIdentity(t *testing.T) {
+	shared := Config{OriginHost: "gw.test.local"}
+	per := Config{OriginHost: "gw.test.local", IdentityPerConnection: true}
+	for k := 1; k <= 3; k++ {
+		assert.Equal(t, "gw.test.local", shared.Identity(k))
+		assert.Equal(t, engine.ConnectionIdentity("gw.test.local", engine.IdentityPerConnection, k), per.Identity(k))
+	}
+	assert.Equal(t, "gw-2.test.local", per.Identity(2))
 }
 
 // Many concurrent requests, answered at once, late or never: every callback runs exactly once,

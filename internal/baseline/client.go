@@ -25,12 +25,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/hsdfat8/diam-gw/engine"
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/s13"
 )
@@ -125,17 +124,15 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	return cl, nil
 }
 
-// connectionIdentity is connection k's Origin-Host.
-func (cl *Client) connectionIdentity(k int) string {
-	if !cl.cfg.IdentityPerConnection {
-		return cl.cfg.OriginHost
+// Identity is the Origin-Host that connection k (1-based) presents: OriginHost, or with
+// IdentityPerConnection the engine's per-connection identity (engine.ConnectionIdentity), so that
+// both clients present the same identities to a peer. Safe for concurrent use.
+func (c *Config) Identity(k int) string {
+	p := engine.SharedIdentity
+	if c.IdentityPerConnection {
+		p = engine.IdentityPerConnection
 	}
-	label, rest, found := strings.Cut(cl.cfg.OriginHost, ".")
-	s := label + "-" + strconv.Itoa(k)
-	if found {
-		s += "." + rest
-	}
-	return s
+	return engine.ConnectionIdentity(c.OriginHost, p, k)
 }
 
 // Go sends one ECR; cb receives the ECA (any decodable answer, whatever its result: inspect the

@@ -65,7 +65,7 @@ func (cl *Client) dialConn(ctx context.Context, k int) (*conn, error) {
 	c := &conn{
 		cl:      cl,
 		index:   k,
-		id:      framing.Identity{OriginHost: cl.connectionIdentity(k), OriginRealm: cl.cfg.OriginRealm, OriginStateID: cl.stateID},
+		id:      framing.Identity{OriginHost: cl.cfg.Identity(k), OriginRealm: cl.cfg.OriginRealm, OriginStateID: cl.stateID},
 		nc:      nc,
 		sendq:   make(chan *pending, SendQueueSize),
 		ctrl:    make(chan []byte, 16),

@@ -3,7 +3,8 @@
 // the item at once, which the engine turns into ErrBusy.
 //
 // Ring and Chan are benchmarked against each other in bench/ (BenchmarkInbox*); the engine uses
-// whichever measured faster on the target machine (see engine/inbox.go for the figures).
+// whichever measured faster on the target machine (engine/inbox.go explains the choice, the
+// figures are in bench/results/2026-12-03-notes.md).
 package inbox
 
 import (

@@ -1,4 +1,4 @@
-package s13
+package eir
 
 import (
 	"strings"
@@ -6,57 +6,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/s13"
 )
 
-// ecrFor encodes an ECR for imei with the vector envelope.
-func ecrFor(imei string) []byte {
-	r := vectorRequest
-	r.IMEI = imei
-	return AppendECR(nil, &vectorEnvelope, &r)
-}
-
-func header(tb testing.TB, msg []byte) *framing.Header {
-	tb.Helper()
-	var h framing.Header
-	_, err := framing.ReadMessage(msg, &h)
-	require.NoError(tb, err)
-	return &h
-}
-
-func fdEIR(tb testing.TB, opts ...EIROption) *EIR {
-	tb.Helper()
-	p, err := LoadPolicy(fdRulesFile(tb))
-	require.NoError(tb, err)
-	e, err := NewEIR(eirIdentity, p, opts...)
-	require.NoError(tb, err)
-	return e
-}
-
-// serve runs e on msg and returns the answer bytes (nil for none) and the delay.
-func serve(tb testing.TB, e *EIR, msg []byte) ([]byte, time.Duration) {
-	tb.Helper()
-	prefix := []byte("keep")
-	out, d := e.ServeDiameter(prefix, msg, header(tb, msg))
-	require.Equal(tb, "keep", string(out[:4]), "dst's bytes are kept")
-	if len(out) == len(prefix) {
-		return nil, d
-	}
-	ans := out[len(prefix):]
-	n, err := framing.FrameLen(ans, 0)
-	require.NoError(tb, err)
-	require.Equal(tb, len(ans), n, "exactly one whole message appended")
-	return ans, d
-}
-
 func TestEIRAnswersFreeDiameterRules(t *testing.T) {
-	e := fdEIR(t)
+	e := fdHandler(t)
 	type want struct {
 		rc     framing.ResultCode
-		exp    ExperimentalResultCode
-		status EquipmentStatus
+		exp    s13.ExperimentalResultCode
+		status s13.EquipmentStatus
 		hasES  bool
 		ebit   bool
 		delay  time.Duration
@@ -65,28 +27,28 @@ func TestEIRAnswersFreeDiameterRules(t *testing.T) {
 		imei string
 		want want
 	}{
-		{"35209900176148", want{rc: framing.Success, status: Whitelisted, hasES: true}},
-		{"99000001123456", want{rc: framing.Success, status: Blacklisted, hasES: true}},
-		{"99000002123456", want{rc: framing.Success, status: Greylisted, hasES: true}},
-		{"99000003123456", want{exp: EquipmentUnknown}},
+		{"35209900176148", want{rc: framing.Success, status: s13.Whitelisted, hasES: true}},
+		{"99000001123456", want{rc: framing.Success, status: s13.Blacklisted, hasES: true}},
+		{"99000002123456", want{rc: framing.Success, status: s13.Greylisted, hasES: true}},
+		{"99000003123456", want{exp: s13.EquipmentUnknown}},
 		{"99000004123456", want{rc: framing.UnableToComply}},
 		{"99000005123456", want{rc: framing.TooBusy, ebit: true}},
-		{"99000007123456", want{rc: framing.Success, status: Whitelisted, hasES: true, delay: 2 * time.Second}},
+		{"99000007123456", want{rc: framing.Success, status: s13.Whitelisted, hasES: true, delay: 2 * time.Second}},
 	}
 	for _, c := range cases {
 		t.Run(c.imei, func(t *testing.T) {
 			ans, d := serve(t, e, ecrFor(c.imei))
 			require.NotNil(t, ans)
 			assert.Equal(t, c.want.delay, d)
-			a, err := ParseECA(ans)
+			a, err := s13.ParseECA(ans)
 			require.NoError(t, err)
-			assert.Equal(t, vectorEnvelope.HopByHop, a.HopByHop)
-			assert.Equal(t, vectorEnvelope.EndToEnd, a.EndToEnd)
+			assert.Equal(t, envelope.HopByHop, a.HopByHop)
+			assert.Equal(t, envelope.EndToEnd, a.EndToEnd)
 			assert.Equal(t, c.want.ebit, a.IsError())
 			assert.Equal(t, c.want.rc, a.ResultCode)
 			if c.want.exp != 0 {
 				assert.True(t, a.HasExperimentalResult)
-				assert.Equal(t, ExperimentalResult{VendorID: VendorID, Code: c.want.exp}, a.ExperimentalResult)
+				assert.Equal(t, s13.ExperimentalResult{VendorID: s13.VendorID, Code: c.want.exp}, a.ExperimentalResult)
 			} else {
 				assert.False(t, a.HasExperimentalResult)
 			}
@@ -113,11 +75,12 @@ func TestEIRAnswersFreeDiameterRules(t *testing.T) {
 }
 
 func TestEIRRequestErrors(t *testing.T) {
-	e := fdEIR(t)
-	msg := ecrMessage(without(ecrParts(), "Terminal-Information"))
+	e := fdHandler(t)
+	ecr := ecrFor("35209900176148")
+	msg := rebuild(t, ecr, *header(t, ecr), []uint32{s13.AVPTerminalInformation})
 	ans, _ := serve(t, e, msg)
 	require.NotNil(t, ans)
-	a, err := ParseECA(ans)
+	a, err := s13.ParseECA(ans)
 	require.NoError(t, err)
 	assert.Equal(t, framing.MissingAVP, a.ResultCode)
 	assert.False(t, a.IsError())
@@ -136,13 +99,18 @@ func TestEIRRequestErrors(t *testing.T) {
 }
 
 func TestEIRUnsupportedRequests(t *testing.T) {
-	e := fdEIR(t)
-	proxyInfo := avpGroup(framing.AVPProxyInfo, fM, 0,
-		avpStr(framing.AVPProxyHost, fM, 0, draHost), avpStr(framing.AVPProxyState, fM, 0, "st"))
-	ps := appended(ecrParts(), proxyInfo)
+	e := fdHandler(t)
+	const m = framing.AVPFlagMandatory
+	proxyInfo, g := framing.BeginGrouped(nil, framing.AVPProxyInfo, m, 0)
+	proxyInfo = framing.AppendString(proxyInfo, framing.AVPProxyHost, m, 0, draHost)
+	proxyInfo = framing.AppendString(proxyInfo, framing.AVPProxyState, m, 0, "st")
+	proxyInfo = framing.EndGrouped(proxyInfo, g)
+	ecr := ecrFor("35209900176148")
+	otherCommand, otherApp := *header(t, ecr), *header(t, ecr)
+	otherCommand.Code, otherApp.AppID = 325, 4
 	for _, msg := range [][]byte{
-		message(framing.FlagRequest|framing.FlagProxiable, 325, AppID, ps),     // another command
-		message(framing.FlagRequest|framing.FlagProxiable, CommandCode, 4, ps), // another application
+		rebuild(t, ecr, otherCommand, nil, proxyInfo),
+		rebuild(t, ecr, otherApp, nil, proxyInfo),
 	} {
 		ans, d := serve(t, e, msg)
 		require.NotNil(t, ans)
@@ -162,20 +130,21 @@ func TestEIRUnsupportedRequests(t *testing.T) {
 	assert.EqualValues(t, 2, e.Stats().Unsupported)
 
 	// An answer is never answered.
-	eca := ecaMessage(ecaParts())
-	ans, _ := serve(t, e, eca)
+	r, err := s13.ParseECR(ecr)
+	require.NoError(t, err)
+	ans, _ := serve(t, e, s13.AppendECA(nil, &r, &eirIdentity, &s13.Verdict{}))
 	assert.Nil(t, ans)
 }
 
 func TestEIRDelays(t *testing.T) {
-	e := fdEIR(t, WithDelay(25*time.Millisecond))
+	e := fdHandler(t, WithDelay(25*time.Millisecond))
 	_, d := serve(t, e, ecrFor("35209900176148"))
 	assert.Equal(t, 25*time.Millisecond, d, "default delay")
 	_, d = serve(t, e, ecrFor("99000007123456"))
 	assert.Equal(t, 2*time.Second, d, "a rule's delay overrides the default")
 
 	draw := func(seed uint64) []time.Duration {
-		e := fdEIR(t, WithRandomDelay(10*time.Millisecond, 20*time.Millisecond, seed))
+		e := fdHandler(t, WithRandomDelay(10*time.Millisecond, 20*time.Millisecond, seed))
 		var ds []time.Duration
 		for i := 0; i < 200; i++ {
 			_, d := serve(t, e, ecrFor("35209900176148"))
@@ -195,22 +164,22 @@ func TestEIRDelays(t *testing.T) {
 	assert.Greater(t, len(distinct), 50, "spread over the range")
 }
 
-func TestNewEIRErrors(t *testing.T) {
+func TestNewErrors(t *testing.T) {
 	for _, c := range []struct {
 		id   framing.Identity
-		opts []EIROption
+		opts []Option
 	}{
 		{framing.Identity{OriginRealm: realm}, nil},
 		{framing.Identity{OriginHost: eirHost}, nil},
-		{eirIdentity, []EIROption{WithDelay(-1)}},
-		{eirIdentity, []EIROption{WithDelay(MaxRuleDelay + 1)}},
-		{eirIdentity, []EIROption{WithRandomDelay(20, 10, 1)}},
-		{eirIdentity, []EIROption{WithRandomDelay(-1, 10, 1)}},
+		{eirIdentity, []Option{WithDelay(-1)}},
+		{eirIdentity, []Option{WithDelay(MaxRuleDelay + 1)}},
+		{eirIdentity, []Option{WithRandomDelay(20, 10, 1)}},
+		{eirIdentity, []Option{WithRandomDelay(-1, 10, 1)}},
 	} {
-		_, err := NewEIR(c.id, nil, c.opts...)
-		assert.ErrorIs(t, err, ErrEIRConfig)
+		_, err := New(c.id, nil, c.opts...)
+		assert.ErrorIs(t, err, ErrConfig)
 	}
-	e, err := NewEIR(eirIdentity, nil, nil)
+	e, err := New(eirIdentity, nil, nil)
 	require.NoError(t, err)
 	ans, _ := serve(t, e, ecrFor("99000006123456"))
 	require.NotNil(t, ans, "nil policy: everything WHITELISTED")
@@ -219,15 +188,18 @@ func TestNewEIRErrors(t *testing.T) {
 }
 
 func TestEIRServeAllocatesNothing(t *testing.T) {
-	e := fdEIR(t, WithRandomDelay(0, time.Millisecond, 1))
+	e := fdHandler(t, WithRandomDelay(0, time.Millisecond, 1))
+	ecr := ecrFor("35209900176148")
+	other := *header(t, ecr)
+	other.Flags, other.Code = framing.FlagRequest, 325
 	msgs := [][]byte{
-		ecrFor("35209900176148"),                             // WHITELISTED
-		ecrFor("99000001123456"),                             // BLACKLISTED
-		ecrFor("99000003123456"),                             // UNKNOWN: Experimental-Result
-		ecrFor("99000004123456"),                             // RESULT=5012
-		ecrFor("99000005123456"),                             // RESULT=3004: the answer-message form
-		ecrFor("99000006123456"),                             // DROP
-		message(framing.FlagRequest, 325, AppID, ecrParts()), // 3001
+		ecrFor("35209900176148"),    // WHITELISTED
+		ecrFor("99000001123456"),    // BLACKLISTED
+		ecrFor("99000003123456"),    // UNKNOWN: Experimental-Result
+		ecrFor("99000004123456"),    // RESULT=5012
+		ecrFor("99000005123456"),    // RESULT=3004: the answer-message form
+		ecrFor("99000006123456"),    // DROP
+		rebuild(t, ecr, other, nil), // 3001
 	}
 	hs := make([]*framing.Header, len(msgs))
 	for i, m := range msgs {
@@ -243,7 +215,7 @@ func TestEIRServeAllocatesNothing(t *testing.T) {
 }
 
 func TestEIRConcurrentUse(t *testing.T) {
-	e := fdEIR(t, WithRandomDelay(0, time.Millisecond, 1))
+	e := fdHandler(t, WithRandomDelay(0, time.Millisecond, 1))
 	imeis := []string{"35209900176148", "99000001123456", "99000003123456", "99000006123456"}
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
@@ -269,18 +241,18 @@ func TestEIRConcurrentUse(t *testing.T) {
 func TestEIRRuleDelayFromFile(t *testing.T) {
 	p, err := ParsePolicy(strings.NewReader("35 GREYLISTED 40\n"))
 	require.NoError(t, err)
-	e, err := NewEIR(eirIdentity, p, WithDelay(time.Second))
+	e, err := New(eirIdentity, p, WithDelay(time.Second))
 	require.NoError(t, err)
 	ans, d := serve(t, e, ecrFor("35209900176148"))
 	require.NotNil(t, ans)
 	assert.Equal(t, 40*time.Millisecond, d)
-	a, err := ParseECA(ans)
+	a, err := s13.ParseECA(ans)
 	require.NoError(t, err)
-	assert.Equal(t, Greylisted, a.EquipmentStatus)
+	assert.Equal(t, s13.Greylisted, a.EquipmentStatus)
 }
 
 func BenchmarkEIRServe(b *testing.B) {
-	e := fdEIR(b)
+	e := fdHandler(b)
 	msg := ecrFor("99000001123456")
 	h := header(b, msg)
 	dst := make([]byte, 0, 1024)

@@ -1,4 +1,4 @@
-package s13
+package eir
 
 import (
 	"errors"
@@ -13,13 +13,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hsdfat8/diam-gw/internal/fixtures"
+	"github.com/hsdfat8/diam-gw/internal/payload"
+	"github.com/hsdfat8/diam-gw/s13"
 )
 
-// fdRulesFile is the freeDiameter test EIR's rule file (testdata/eir_rules.conf).
-var fdRulesFile = fixtures.EIRRules
-
 func TestLoadPolicyFreeDiameterRules(t *testing.T) {
-	p, err := LoadPolicy(fdRulesFile(t))
+	p, err := LoadPolicy(fixtures.EIRRules(t))
 	require.NoError(t, err)
 	require.Len(t, p.Rules(), 8)
 
@@ -60,14 +59,14 @@ func TestLoadPolicyFreeDiameterRules(t *testing.T) {
 func TestPolicyVerdicts(t *testing.T) {
 	cases := []struct {
 		rule Rule
-		want Verdict
+		want s13.Verdict
 	}{
-		{Rule{Outcome: OutcomeWhitelisted}, Verdict{EquipmentStatus: Whitelisted}},
-		{Rule{Outcome: OutcomeBlacklisted}, Verdict{EquipmentStatus: Blacklisted}},
-		{Rule{Outcome: OutcomeGreylisted}, Verdict{EquipmentStatus: Greylisted}},
-		{Rule{Outcome: OutcomeUnknown}, Verdict{Experimental: EquipmentUnknown}},
-		{Rule{Outcome: OutcomeResult, Code: 3004}, Verdict{ResultCode: 3004}},
-		{Rule{Outcome: OutcomeExperimental, Code: 5421}, Verdict{Experimental: 5421}},
+		{Rule{Outcome: OutcomeWhitelisted}, s13.Verdict{EquipmentStatus: s13.Whitelisted}},
+		{Rule{Outcome: OutcomeBlacklisted}, s13.Verdict{EquipmentStatus: s13.Blacklisted}},
+		{Rule{Outcome: OutcomeGreylisted}, s13.Verdict{EquipmentStatus: s13.Greylisted}},
+		{Rule{Outcome: OutcomeUnknown}, s13.Verdict{Experimental: s13.EquipmentUnknown}},
+		{Rule{Outcome: OutcomeResult, Code: 3004}, s13.Verdict{ResultCode: 3004}},
+		{Rule{Outcome: OutcomeExperimental, Code: 5421}, s13.Verdict{Experimental: 5421}},
 	}
 	for _, c := range cases {
 		assert.Equal(t, c.want, c.rule.Verdict(), c.rule.String())
@@ -117,7 +116,7 @@ func TestPolicySyntaxVariants(t *testing.T) {
 }
 
 func TestPolicyRuleStringRoundTrip(t *testing.T) {
-	p, err := LoadPolicy(fdRulesFile(t))
+	p, err := LoadPolicy(fixtures.EIRRules(t))
 	require.NoError(t, err)
 	var b strings.Builder
 	for _, r := range p.Rules() {
@@ -211,7 +210,7 @@ func TestNewPolicy(t *testing.T) {
 func TestPolicyManyRules(t *testing.T) {
 	// A blacklist of full IMEIs: the trie keeps lookups per digit, not per rule.
 	var b strings.Builder
-	gen, err := NewIMEIGenSeed("35209900xxxxxx", 3)
+	gen, err := payload.NewIMEIGenSeed("35209900xxxxxx", 3)
 	require.NoError(t, err)
 	var imeis []string
 	for i := 0; i < 5000; i++ {
@@ -228,7 +227,7 @@ func TestPolicyManyRules(t *testing.T) {
 }
 
 func TestPolicyLookupAllocatesNothing(t *testing.T) {
-	p, err := LoadPolicy(fdRulesFile(t))
+	p, err := LoadPolicy(fixtures.EIRRules(t))
 	require.NoError(t, err)
 	imeis := [][]byte{[]byte("99000001123456"), []byte("35209900176148"), []byte("99000007123456")}
 	var sink Rule
@@ -249,7 +248,7 @@ func TestPolicyErrorIsTyped(t *testing.T) {
 }
 
 func BenchmarkPolicyLookup(b *testing.B) {
-	p, err := LoadPolicy(fdRulesFile(b))
+	p, err := LoadPolicy(fixtures.EIRRules(b))
 	require.NoError(b, err)
 	imei := []byte("99000007123456")
 	b.ReportAllocs()

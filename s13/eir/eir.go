@@ -1,4 +1,4 @@
-package s13
+package eir
 
 import (
 	"fmt"
@@ -7,15 +7,16 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/s13"
 )
 
 // This file is the EIR as a request handler: ECR in, ECA (or nothing) out, decided by a Policy.
 // Its ServeDiameter has the shape of server.Handler without importing the server package (the
-// import points the other way), so a *EIR plugs straight into the responder.
+// import points the other way), so a *Handler plugs straight into the responder.
 
-// EIR answers ME-Identity-Check-Requests from a Policy. Build it with NewEIR. ServeDiameter and
-// Stats are safe for concurrent use (several event loops may share one EIR).
-type EIR struct {
+// Handler answers ME-Identity-Check-Requests from a Policy. Build it with New. ServeDiameter and
+// Stats are safe for concurrent use (several event loops may share one Handler).
+type Handler struct {
 	id     framing.Identity
 	policy *Policy
 
@@ -31,14 +32,14 @@ type EIR struct {
 	malformed     atomic.Uint64
 }
 
-// EIROption configures NewEIR.
-type EIROption func(*EIR) error
+// Option configures New.
+type Option func(*Handler) error
 
 // WithDelay delays every answer whose rule names no delay by d.
-func WithDelay(d time.Duration) EIROption {
-	return func(e *EIR) error {
+func WithDelay(d time.Duration) Option {
+	return func(e *Handler) error {
 		if d < 0 || d > MaxRuleDelay {
-			return fmt.Errorf("%w: delay %v out of range [0, %v]", ErrEIRConfig, d, MaxRuleDelay)
+			return fmt.Errorf("%w: delay %v out of range [0, %v]", ErrConfig, d, MaxRuleDelay)
 		}
 		e.delayMin, e.delayMax = d, d
 		return nil
@@ -47,30 +48,30 @@ func WithDelay(d time.Duration) EIROption {
 
 // WithRandomDelay delays every answer whose rule names no delay by a duration drawn uniformly
 // from [min, max]; the same seed gives the same sequence of delays (in call order).
-func WithRandomDelay(min, max time.Duration, seed uint64) EIROption {
-	return func(e *EIR) error {
+func WithRandomDelay(min, max time.Duration, seed uint64) Option {
+	return func(e *Handler) error {
 		if min < 0 || max < min || max > MaxRuleDelay {
-			return fmt.Errorf("%w: random delay [%v, %v] (want 0 <= min <= max <= %v)", ErrEIRConfig, min, max, MaxRuleDelay)
+			return fmt.Errorf("%w: random delay [%v, %v] (want 0 <= min <= max <= %v)", ErrConfig, min, max, MaxRuleDelay)
 		}
 		e.delayMin, e.delayMax, e.seed = min, max, seed
 		return nil
 	}
 }
 
-// NewEIR returns an EIR that answers as id (Origin-Host and Origin-Realm required) following p
-// (nil: DefaultPolicy, every IMEI WHITELISTED). Errors wrap ErrEIRConfig. Safe for concurrent
+// New returns a Handler that answers as id (Origin-Host and Origin-Realm required) following p
+// (nil: DefaultPolicy, every IMEI WHITELISTED). Errors wrap ErrConfig. Safe for concurrent
 // use.
-func NewEIR(id framing.Identity, p *Policy, opts ...EIROption) (*EIR, error) {
+func New(id framing.Identity, p *Policy, opts ...Option) (*Handler, error) {
 	switch {
 	case id.OriginHost == "":
-		return nil, fmt.Errorf("%w: empty Origin-Host", ErrEIRConfig)
+		return nil, fmt.Errorf("%w: empty Origin-Host", ErrConfig)
 	case id.OriginRealm == "":
-		return nil, fmt.Errorf("%w: empty Origin-Realm", ErrEIRConfig)
+		return nil, fmt.Errorf("%w: empty Origin-Realm", ErrConfig)
 	}
 	if p == nil {
 		p = DefaultPolicy()
 	}
-	e := &EIR{id: id, policy: p}
+	e := &Handler{id: id, policy: p}
 	for _, o := range opts {
 		if o == nil {
 			continue
@@ -83,32 +84,32 @@ func NewEIR(id framing.Identity, p *Policy, opts ...EIROption) (*EIR, error) {
 }
 
 // Policy returns the policy in use. Safe for concurrent use.
-func (e *EIR) Policy() *Policy { return e.policy }
+func (e *Handler) Policy() *Policy { return e.policy }
 
-// Identity returns the identity the EIR answers as. Safe for concurrent use.
-func (e *EIR) Identity() framing.Identity { return e.id }
+// Identity returns the identity the Handler answers as. Safe for concurrent use.
+func (e *Handler) Identity() framing.Identity { return e.id }
 
-// ServeDiameter answers one request (server.Handler). An ECR is decoded with ParseECR: one it
-// rejects is answered with AppendRequestError (5xxx with Failed-AVP, or an E-bit 3xxx); a valid
-// one gets the matching rule's answer via AppendECA, or none for DROP, with the rule's delay or
-// else the default delay. Any other request (command or application) gets an E-bit 3001
-// DIAMETER_COMMAND_UNSUPPORTED answer-message; an answer is never answered. It returns dst
-// extended by the answer (dst itself for none). It allocates nothing for a valid ECR when dst has
-// room for the answer, and is safe for concurrent use.
-func (e *EIR) ServeDiameter(dst, msg []byte, h *framing.Header) ([]byte, time.Duration) {
+// ServeDiameter answers one request (server.Handler). An ECR is decoded with s13.ParseECR: one
+// it rejects is answered with s13.AppendRequestError (5xxx with Failed-AVP, or an E-bit 3xxx); a
+// valid one gets the matching rule's answer via s13.AppendECA, or none for DROP, with the rule's
+// delay or else the default delay. Any other request (command or application) gets an E-bit
+// 3001 DIAMETER_COMMAND_UNSUPPORTED answer-message; an answer is never answered. It returns dst
+// extended by the answer (dst itself for none). It allocates nothing for a valid ECR when dst
+// has room for the answer, and is safe for concurrent use.
+func (e *Handler) ServeDiameter(dst, msg []byte, h *framing.Header) ([]byte, time.Duration) {
 	if !h.IsRequest() {
 		return dst, 0
 	}
-	if h.Code != CommandCode || h.AppID != AppID {
+	if h.Code != s13.CommandCode || h.AppID != s13.AppID {
 		// Checked here, not through ParseECR's ErrNotECR, which formats an error per call.
 		e.unsupported.Add(1)
 		return framing.AppendErrorFor(dst, msg, h, &e.id, framing.CommandUnsupported, ""), 0
 	}
-	r, err := ParseECR(msg)
+	r, err := s13.ParseECR(msg)
 	if err != nil {
-		if re, ok := err.(*RequestError); ok {
+		if re, ok := err.(*s13.RequestError); ok {
 			e.requestErrors.Add(1)
-			return AppendRequestError(dst, &r, &e.id, re), 0
+			return s13.AppendRequestError(dst, &r, &e.id, re), 0
 		}
 		// Broken framing: the caller's splitter should have closed the stream already; there is
 		// nothing trustworthy to answer.
@@ -125,12 +126,12 @@ func (e *EIR) ServeDiameter(dst, msg []byte, h *framing.Header) ([]byte, time.Du
 	if !rule.HasDelay {
 		delay = e.defaultDelay()
 	}
-	return AppendECA(dst, &r, &e.id, &v), delay
+	return s13.AppendECA(dst, &r, &e.id, &v), delay
 }
 
 // defaultDelay returns the configured default delay; a random one comes from SplitMix64 over an
 // atomic counter, which is lock-free, allocation-free and reproducible from the seed.
-func (e *EIR) defaultDelay() time.Duration {
+func (e *Handler) defaultDelay() time.Duration {
 	if e.delayMax == e.delayMin {
 		return e.delayMin
 	}
@@ -143,9 +144,9 @@ func (e *EIR) defaultDelay() time.Duration {
 	return e.delayMin + time.Duration(hi)
 }
 
-// EIRStats counts what an EIR answered: one count per outcome of the matching rule, plus the
+// Stats counts what a Handler answered: one count per outcome of the matching rule, plus the
 // requests it answered with an error.
-type EIRStats struct {
+type Stats struct {
 	Whitelisted, Blacklisted, Greylisted uint64
 	Unknown                              uint64 // Experimental-Result 5422
 	Result                               uint64 // RESULT=<n> rules
@@ -157,15 +158,15 @@ type EIRStats struct {
 }
 
 // Answered is the number of answers ServeDiameter produced. Safe for concurrent use.
-func (s EIRStats) Answered() uint64 {
+func (s Stats) Answered() uint64 {
 	return s.Whitelisted + s.Blacklisted + s.Greylisted + s.Unknown + s.Result + s.Experimental +
 		s.RequestErrors + s.Unsupported
 }
 
 // Stats returns the counters. Safe for concurrent use; each field is read atomically, the set is
 // not a single snapshot.
-func (e *EIR) Stats() EIRStats {
-	return EIRStats{
+func (e *Handler) Stats() Stats {
+	return Stats{
 		Whitelisted:   e.outcomes[OutcomeWhitelisted].Load(),
 		Blacklisted:   e.outcomes[OutcomeBlacklisted].Load(),
 		Greylisted:    e.outcomes[OutcomeGreylisted].Load(),

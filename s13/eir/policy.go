@@ -1,4 +1,4 @@
-package s13
+package eir
 
 import (
 	"bufio"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/s13"
 )
 
 // This file is the EIR's decision table: IMEI-prefix rules in the format of the freeDiameter test
@@ -62,22 +63,22 @@ type Rule struct {
 	Line     int           // line in the rule file (0 for the built-in default and hand-made rules)
 }
 
-// Verdict returns what AppendECA encodes for r. A DROP rule has no answer (its Verdict would be
+// Verdict returns what s13.AppendECA encodes for r. A DROP rule has no answer (its Verdict would be
 // WHITELISTED): callers check Outcome first. It allocates nothing; safe for concurrent use.
-func (r *Rule) Verdict() Verdict {
+func (r *Rule) Verdict() s13.Verdict {
 	switch r.Outcome {
 	case OutcomeBlacklisted:
-		return Verdict{EquipmentStatus: Blacklisted}
+		return s13.Verdict{EquipmentStatus: s13.Blacklisted}
 	case OutcomeGreylisted:
-		return Verdict{EquipmentStatus: Greylisted}
+		return s13.Verdict{EquipmentStatus: s13.Greylisted}
 	case OutcomeUnknown:
-		return Verdict{Experimental: EquipmentUnknown}
+		return s13.Verdict{Experimental: s13.EquipmentUnknown}
 	case OutcomeResult:
-		return Verdict{ResultCode: framing.ResultCode(r.Code)}
+		return s13.Verdict{ResultCode: framing.ResultCode(r.Code)}
 	case OutcomeExperimental:
-		return Verdict{Experimental: ExperimentalResultCode(r.Code)}
+		return s13.Verdict{Experimental: s13.ExperimentalResultCode(r.Code)}
 	}
-	return Verdict{EquipmentStatus: Whitelisted}
+	return s13.Verdict{EquipmentStatus: s13.Whitelisted}
 }
 
 // String renders r as a rule-file line. Safe for concurrent use.
@@ -158,8 +159,8 @@ func DefaultPolicy() *Policy { return buildPolicy(nil) }
 // check returns why r cannot be used, or "".
 func (r *Rule) check() string {
 	if r.Prefix != "" {
-		if len(r.Prefix) > MaxIMEILen {
-			return fmt.Sprintf("prefix %q is longer than an IMEI (%d digits): it can never match", r.Prefix, MaxIMEILen)
+		if len(r.Prefix) > s13.MaxIMEILen {
+			return fmt.Sprintf("prefix %q is longer than an IMEI (%d digits): it can never match", r.Prefix, s13.MaxIMEILen)
 		}
 		for i := 0; i < len(r.Prefix); i++ {
 			if c := r.Prefix[i]; c < '0' || c > '9' {

@@ -1,34 +1,38 @@
-package s13
-
-import (
-	"math/rand/v2"
-	"sync/atomic"
-)
-
-// Generators of IMEIs and IMSIs for load tests.
+// Package payload generates IMEIs and IMSIs for load tests (cmd/diamload, bench): from a spec of
+// fixed digits and x for random ones, reproducibly from a seed, with the Luhn check digit where
+// an IMEI spec asks for it.
 //
 // API choice. A load generator at 1M requests/s must not allocate per request, but Request
 // carries its IMEI and IMSI as strings, and a string cannot be produced per call without an
 // allocation (short of unsafe tricks that break string immutability). So there are two ways in:
 //
-//   - AppendNext writes the next value into a caller-owned buffer (a [MaxIMEILen]byte on the
+//   - AppendNext writes the next value into a caller-owned buffer (a [s13.MaxIMEILen]byte on the
 //     stack, or a pooled slice): no allocation, an unbounded stream of fresh values. Use it when
 //     encoding by hand or when keying maps by []byte.
 //   - Pool(n) pre-generates n values once (two allocations in total) and hands them out round
 //     robin as strings with Pool.Next: no allocation per call, safe for concurrent use, ready to
 //     drop into Request.IMEI. A pool of 64K values spreads load over the EIR's key space well
-//     enough and costs about 1 MiB.
+//     enough; each value costs its digits and a 16-byte string header.
 //
 // A generator draws one random number per value (all the x digits of a spec at once), so it is
 // cheap; it is not safe for concurrent use (neither is *rand.Rand): give each goroutine its own,
 // seeded differently, or share a Pool.
+package payload
+
+import (
+	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/hsdfat8/diam-gw/s13"
+)
 
 // digitGen is the engine behind IMEIGen and IMSIGen: a template with fixed digits and x
 // positions, and an optional Luhn digit in position 15.
 type digitGen struct {
 	r     *rand.Rand
-	tmpl  [MaxIMEILen]byte // the spec with '0' in the x positions
-	xpos  [MaxIMEILen]uint8
+	tmpl  [s13.MaxIMEILen]byte // the spec with '0' in the x positions
+	xpos  [s13.MaxIMEILen]uint8
 	n     uint8 // output length
 	nx    uint8 // number of x positions
 	luhn  bool  // tmpl[14] is the Luhn check digit over tmpl[:14]
@@ -40,7 +44,7 @@ type digitGen struct {
 func newDigitGen(field, spec string, min, max int, luhnAt15 bool, r *rand.Rand) (digitGen, error) {
 	g := digitGen{r: r, n: uint8(len(spec)), space: 1}
 	if len(spec) < min || len(spec) > max {
-		return g, &FieldError{Field: field, Reason: lengthReason(len(spec), min, max, "characters")}
+		return g, &SpecError{Field: field, Reason: lengthReason(len(spec), min, max)}
 	}
 	for i := 0; i < len(spec); i++ {
 		switch c := spec[i]; {
@@ -56,13 +60,13 @@ func newDigitGen(field, spec string, min, max int, luhnAt15 bool, r *rand.Rand) 
 			g.nx++
 			g.space *= 10
 		default:
-			return g, &FieldError{Field: field, Reason: "character " + quoteByte(spec, i) +
-				" at index " + itoa(i) + ", want a digit or x"}
+			return g, &SpecError{Field: field, Reason: "character " + strconv.QuoteToASCII(spec[i:i+1]) +
+				" at index " + strconv.Itoa(i) + ", want a digit or x"}
 		}
 	}
 	if g.luhn && g.nx == 0 {
 		// Fully fixed: compute the check digit once.
-		g.tmpl[14] = '0' + luhnDigit(g.tmpl[:14])
+		g.tmpl[14] = luhn(g.tmpl[:14])
 		g.luhn = false
 	}
 	if r == nil {
@@ -72,7 +76,7 @@ func newDigitGen(field, spec string, min, max int, luhnAt15 bool, r *rand.Rand) 
 }
 
 // fill writes the next value into buf[:g.n].
-func (g *digitGen) fill(buf *[MaxIMEILen]byte) {
+func (g *digitGen) fill(buf *[s13.MaxIMEILen]byte) {
 	*buf = g.tmpl
 	if g.nx > 0 {
 		// One draw covers every x position: 10^nx <= 10^15 < 2^64, and Uint64N is unbiased.
@@ -83,12 +87,28 @@ func (g *digitGen) fill(buf *[MaxIMEILen]byte) {
 		}
 	}
 	if g.luhn {
-		buf[14] = '0' + luhnDigit(buf[:14])
+		buf[14] = luhn(buf[:14])
 	}
 }
 
+// luhn is the ASCII check digit of the 14 digits in imei14 (TS 23.003 Annex B), by s13's
+// computation. The digits are a spec's or drawn from '0'-'9', so the error cannot happen.
+func luhn(imei14 []byte) byte {
+	d, _ := s13.LuhnCheckDigit(string(imei14))
+	return '0' + byte(d)
+}
+
+// lengthReason words a spec of the wrong length: "13 characters, want 14 or 15".
+func lengthReason(n, min, max int) string {
+	sep := " to "
+	if max == min+1 {
+		sep = " or "
+	}
+	return strconv.Itoa(n) + " characters, want " + strconv.Itoa(min) + sep + strconv.Itoa(max)
+}
+
 func (g *digitGen) appendNext(dst []byte) []byte {
-	var buf [MaxIMEILen]byte
+	var buf [s13.MaxIMEILen]byte
 	g.fill(&buf)
 	return append(dst, buf[:g.n]...)
 }
@@ -122,9 +142,9 @@ type IMEIGen struct{ g digitGen }
 // Luhn check digit of the first 14 ("35209900xxxxxxx" gives Luhn-valid 15-digit IMEIs); a digit
 // there is sent as is (e.g. 0, the spare digit handsets send). r supplies the randomness: pass a
 // seeded *rand.Rand for reproducible runs, or nil for a randomly seeded one. A bad spec is a
-// *FieldError wrapping ErrInvalidRequest.
+// *SpecError wrapping ErrSpec.
 func NewIMEIGen(spec string, r *rand.Rand) (*IMEIGen, error) {
-	g, err := newDigitGen("IMEI spec", spec, IMEILen, MaxIMEILen, true, r)
+	g, err := newDigitGen("IMEI spec", spec, s13.IMEILen, s13.MaxIMEILen, true, r)
 	if err != nil {
 		return nil, err
 	}
@@ -156,9 +176,9 @@ type IMSIGen struct{ g digitGen }
 
 // NewIMSIGen returns a generator for spec, 5 to 15 characters: a digit is kept, an x (or X)
 // becomes a random digit ("00101xxxxxxxxxx": MCC 001, MNC 01, random MSIN). r is as for
-// NewIMEIGen. A bad spec is a *FieldError wrapping ErrInvalidRequest.
+// NewIMEIGen. A bad spec is a *SpecError wrapping ErrSpec.
 func NewIMSIGen(spec string, r *rand.Rand) (*IMSIGen, error) {
-	g, err := newDigitGen("IMSI spec", spec, MinIMSILen, MaxIMSILen, false, r)
+	g, err := newDigitGen("IMSI spec", spec, s13.MinIMSILen, s13.MaxIMSILen, false, r)
 	if err != nil {
 		return nil, err
 	}

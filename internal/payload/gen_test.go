@@ -1,4 +1,4 @@
-package s13
+package payload
 
 import (
 	"math/rand/v2"
@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hsdfat8/diam-gw/s13"
 )
 
 func TestIMEIGenFixed(t *testing.T) {
@@ -36,7 +38,7 @@ func TestIMEIGenPrefix14(t *testing.T) {
 		imei := string(g.AppendNext(nil))
 		require.Len(t, imei, 14)
 		assert.True(t, strings.HasPrefix(imei, "35209900"), imei)
-		require.NoError(t, ValidateIMEI(imei))
+		require.NoError(t, s13.ValidateIMEI(imei))
 		seen[imei] = true
 	}
 	assert.Greater(t, len(seen), 990, "SNRs are random")
@@ -51,7 +53,7 @@ func TestIMEIGenLuhn15(t *testing.T) {
 		imei := string(g.AppendNext(nil))
 		require.Len(t, imei, 15)
 		assert.True(t, strings.HasPrefix(imei, "35209900"), imei)
-		cd, err := LuhnCheckDigit(imei[:14])
+		cd, err := s13.LuhnCheckDigit(imei[:14])
 		require.NoError(t, err)
 		assert.Equal(t, byte('0'+cd), imei[14], imei)
 	}
@@ -66,7 +68,7 @@ func TestIMEIGenInterleavedFixedDigits(t *testing.T) {
 		assert.Equal(t, byte('2'), imei[2])
 		assert.Equal(t, "9900", imei[4:8])
 		assert.Equal(t, byte('4'), imei[12])
-		require.NoError(t, ValidateIMEI(imei))
+		require.NoError(t, s13.ValidateIMEI(imei))
 	}
 }
 
@@ -95,15 +97,15 @@ func TestIMEIGenReproducible(t *testing.T) {
 	// nil: randomly seeded, still valid output.
 	c, err := NewIMEIGen("35209900xxxxxx", nil)
 	require.NoError(t, err)
-	require.NoError(t, ValidateIMEI(string(c.AppendNext(nil))))
+	require.NoError(t, s13.ValidateIMEI(string(c.AppendNext(nil))))
 }
 
 func TestIMEIGenBadSpecs(t *testing.T) {
 	for _, spec := range []string{"", "3520990017614", "3520990017614812", "35209900xxxxx?", "35209900-xxxxx"} {
 		g, err := NewIMEIGenSeed(spec, 1)
 		assert.Nil(t, g)
-		assert.ErrorIs(t, err, ErrInvalidRequest, "%q", spec)
-		var fe *FieldError
+		assert.ErrorIs(t, err, ErrSpec, "%q", spec)
+		var fe *SpecError
 		require.ErrorAs(t, err, &fe)
 		assert.Equal(t, "IMEI spec", fe.Field)
 	}
@@ -117,7 +119,7 @@ func TestIMSIGen(t *testing.T) {
 	for range 100 {
 		imsi := string(g.AppendNext(nil))
 		assert.True(t, strings.HasPrefix(imsi, "00101"), imsi)
-		require.NoError(t, ValidateIMSI(imsi))
+		require.NoError(t, s13.ValidateIMSI(imsi))
 	}
 	h, err := NewIMSIGenSeed("00101xxxxxxxxxx", 5)
 	require.NoError(t, err)
@@ -137,7 +139,7 @@ func TestIMSIGen(t *testing.T) {
 
 	for _, spec := range []string{"0010", "0010101234567890", "00101y"} {
 		_, err := NewIMSIGenSeed(spec, 1)
-		assert.ErrorIs(t, err, ErrInvalidRequest, "%q", spec)
+		assert.ErrorIs(t, err, ErrSpec, "%q", spec)
 	}
 }
 
@@ -149,7 +151,7 @@ func TestPool(t *testing.T) {
 	first := make([]string, 64)
 	for i := range first {
 		first[i] = p.Next()
-		require.NoError(t, ValidateIMEI(first[i]))
+		require.NoError(t, s13.ValidateIMEI(first[i]))
 	}
 	for i := range first {
 		assert.Equal(t, first[i], p.Next(), "round robin")
@@ -165,7 +167,7 @@ func TestPool(t *testing.T) {
 
 	ip, err := NewIMSIGenSeed("00101xxxxxxxxxx", 1)
 	require.NoError(t, err)
-	assert.NoError(t, ValidateIMSI(ip.Pool(4).Next()))
+	assert.NoError(t, s13.ValidateIMSI(ip.Pool(4).Next()))
 }
 
 func TestPoolConcurrent(t *testing.T) {
@@ -176,7 +178,7 @@ func TestPoolConcurrent(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for range 1000 {
-				if ValidateIMEI(p.Next()) != nil {
+				if s13.ValidateIMEI(p.Next()) != nil {
 					t.Error("invalid IMEI from pool")
 					return
 				}
@@ -192,7 +194,7 @@ func TestGeneratorAllocs(t *testing.T) {
 	ig, err := NewIMSIGenSeed("00101xxxxxxxxxx", 1)
 	require.NoError(t, err)
 	p := g.Pool(128)
-	var buf [MaxIMEILen]byte
+	var buf [s13.MaxIMEILen]byte
 	var s string
 	assert.Zero(t, testing.AllocsPerRun(100, func() {
 		_ = g.AppendNext(buf[:0])
@@ -200,4 +202,17 @@ func TestGeneratorAllocs(t *testing.T) {
 		s = p.Next()
 	}))
 	assert.Len(t, s, 15)
+}
+
+// BenchmarkIMEIGen is the cost of one fresh IMEI with its check digit.
+func BenchmarkIMEIGen(b *testing.B) {
+	g, err := NewIMEIGenSeed("35209900xxxxxxx", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf [s13.MaxIMEILen]byte
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = g.AppendNext(buf[:0])
+	}
 }
