@@ -294,8 +294,6 @@ func (s *session) drain() {
 	if s.prog != nil {
 		s.prog.stop()
 	}
-	res.conns = s.cl.Connections()
-	res.lateAnswers = s.cl.LateAnswers()
 }
 
 // close closes the client (DPR/DPA on every connection; leftovers of a cut drain complete with
@@ -305,6 +303,10 @@ func (s *session) close() {
 	cctx, cancel := context.WithTimeout(context.Background(), s.o.timeout+5*time.Second)
 	res.closeErr = s.cl.Close(cctx)
 	cancel()
+	// Read after Close: the loop publishes its counters once per round, so a read right after
+	// the last answer may miss that round's sends; Close publishes them all.
+	res.conns = s.cl.Connections()
+	res.lateAnswers = s.cl.LateAnswers()
 	s.cancel()
 	<-r.done // every slot completed: Close guarantees it
 
