@@ -67,7 +67,7 @@ type Event struct {
 	Conn   *Conn
 	Header framing.Header
 	Origin string // Origin-Host of the message, when it has one
-	Msg    []byte // a copy of the message (CER events only)
+	Msg    []byte // a copy of the message (CER and DPA events only)
 }
 
 // Peer is the listening test peer.
@@ -374,6 +374,7 @@ func (c *Conn) handle(msg []byte) bool {
 		return true // the DPR sender closes (RFC 6733 §5.4)
 	case h.Code == framing.CmdDisconnectPeer:
 		ev.Kind = GotDPA
+		ev.Msg = msg // its Result-Code says whether we had requests in flight
 		p.emit(ev)
 		return false
 	case h.Code == s13.CommandCode && h.IsRequest():
