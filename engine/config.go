@@ -76,11 +76,16 @@ type Config struct {
 	// answered with 3002 DIAMETER_UNABLE_TO_DELIVER or 3004 DIAMETER_TOO_BUSY.
 	DisableAlternateRetry bool
 
-	HealthInterval time.Duration  // period of HealthReport; 0 disables it
-	HealthReport   func(Snapshot) // called on its own goroutine every HealthInterval
-	Logger         *slog.Logger   // connection events; default: discard
+	HealthInterval time.Duration // period of HealthReport; 0 disables it
+	// HealthReport is called on its own goroutine every HealthInterval. It may call Close (which
+	// then does the whole shutdown); a panic in it is recovered and counted, and after a
+	// runtime.Goexit a new goroutine carries on the reports.
+	HealthReport func(Snapshot)
+	Logger       *slog.Logger // connection events; default: discard
 	// OnStateChange is called on the event loop whenever a connection changes state (an
-	// OTP-style event stream for monitoring and tests). It must not block.
+	// OTP-style event stream for monitoring and tests). It must not block; it may call Close,
+	// which then returns ErrClosing at once. Panics and runtime.Goexit are handled as in a Go
+	// callback.
 	OnStateChange func(StateChange)
 
 	// watchdogFloor lowers the 6 s minimum of DWRInterval; tests only (see export_test.go).

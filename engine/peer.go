@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
@@ -48,8 +49,11 @@ type peer struct {
 }
 
 type connCtx struct {
-	p       *peer
-	attempt uint64
+	p          *peer
+	attempt    uint64
+	client     *gnet.Client // the client it is being enrolled in
+	registered atomic.Bool  // OnOpen ran: EnrollContext returns
+	done       atomic.Bool  // its dialWG share is given back (dialDone)
 }
 
 // step feeds ev to the state machine and carries out its actions; req is the header of the
@@ -205,7 +209,8 @@ func (p *peer) dial() {
 }
 
 func (e *Engine) dialPeer(ctx context.Context, cancel context.CancelFunc, p *peer, attempt uint64, addr string) {
-	defer e.dialWG.Done()
+	cc := &connCtx{p: p, attempt: attempt}
+	defer e.dialDone(cc)
 	defer cancel()
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", addr)
@@ -214,7 +219,7 @@ func (e *Engine) dialPeer(ctx context.Context, cancel context.CancelFunc, p *pee
 			err = tc.SetNoDelay(!e.cfg.EnableNagle)
 		}
 		if err == nil {
-			_, err = e.client.EnrollContext(nc, &connCtx{p: p, attempt: attempt})
+			err = e.enroll(nc, cc)
 		} else {
 			nc.Close()
 		}
@@ -225,6 +230,27 @@ func (e *Engine) dialPeer(ctx context.Context, cancel context.CancelFunc, p *pee
 		}
 		e.post(func() { p.dialFailed(attempt, err) })
 	}
+}
+
+// enroll hands a dialled socket to the current loop, noting the dial as inside EnrollContext:
+// should a callback end that loop first, gnet would never return (see releaseStuckDials).
+func (e *Engine) enroll(nc net.Conn, cc *connCtx) error {
+	e.enrollMu.Lock() // with the client read under it, releaseStuckDials sees every dial of a dead one
+	cl := e.client.Load()
+	if cl != nil {
+		cc.client = cl
+		e.enrolling[cc] = struct{}{}
+	}
+	e.enrollMu.Unlock()
+	if cl == nil {
+		nc.Close()
+		return errors.New("no event loop (a callback ended it; a new one is starting)")
+	}
+	_, err := cl.EnrollContext(nc, cc)
+	e.enrollMu.Lock()
+	delete(e.enrolling, cc)
+	e.enrollMu.Unlock()
+	return err
 }
 
 // dialFailed runs on the loop when a dial attempt failed.
