@@ -78,7 +78,7 @@ func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
 		p.write(framing.AppendDWA(p.buf(), *req, framing.Success, &p.id))
 	}
 	if do.Has(fsm.ActSendDPA) && req != nil {
-		p.write(framing.AppendDPA(p.buf(), *req, framing.Success, &p.id))
+		p.write(framing.AppendDPA(p.buf(), *req, p.dpaResult(), &p.id))
 	}
 	if do.Has(fsm.ActSendCER) {
 		p.write(framing.AppendCER(p.buf(), p.slots.baseID(), e.nextE2E(), p.capabilities()))
@@ -123,6 +123,19 @@ func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
 		e.peerStopped()
 	}
 	return out
+}
+
+// dpaResult is the Result-Code of our DPA: RFC 6733 §5.4 says it "SHOULD contain an error if
+// messages have recently been forwarded, and are likely in flight". Requests of ours waiting for
+// their answers on this connection are such messages: 5012 DIAMETER_UNABLE_TO_COMPLY, the RFC's
+// code for a request refused for no more specific reason, tells the peer the link is not idle
+// (§5.4 names no code; freeDiameter p_dp.c and OTP diameter_peer_fsm always answer 2001). The
+// answers are still taken in Closing until the peer closes.
+func (p *peer) dpaResult() framing.ResultCode {
+	if int64(p.stats.c[cInFlight]) > 0 {
+		return framing.UnableToComply
+	}
+	return framing.Success
 }
 
 // arm sets the FSM deadline. Traffic re-arms the watchdog on every message, so the wheel entry

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"os"
 	"runtime"
 	"sync"
@@ -228,6 +229,46 @@ func TestAnswerInClosingIsDelivered(t *testing.T) {
 	assert.Equal(t, s13.Greylisted, status)
 	require.ErrorIs(t, waitFor(t, closed, 3*time.Second, "Close"), context.DeadlineExceeded)
 	assert.EqualValues(t, 1, e.Stats().Total.Answers.Success)
+}
+
+// The DPA to a peer's DPR carries 5012 DIAMETER_UNABLE_TO_COMPLY while requests of ours are in
+// flight on that connection (RFC 6733 §5.4: it "SHOULD contain an error if messages have
+// recently been forwarded, and are likely in flight"), and 2001 when none are.
+func TestDPAResultReflectsRequestsInFlight(t *testing.T) {
+	var drop atomic.Bool
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+		return testpeer.Reply{Drop: drop.Load()}
+	}})
+	cfg := testConfig(peer.Addr())
+	cfg.RequestTimeout = 10 * time.Second
+	w := watchStates(&cfg)
+	e := startBounded(t, cfg)
+	dpaResult := func() framing.ResultCode {
+		t.Helper()
+		require.NoError(t, peer.Conns()[0].SendDPR(framing.Rebooting))
+		ev, err := peer.Await(ctxT(t, 3*time.Second), testpeer.GotDPA)
+		require.NoError(t, err)
+		_, b, err := framing.ParseBase(ev.Msg)
+		require.NoError(t, err)
+		require.True(t, b.HasResultCode)
+		return b.ResultCode
+	}
+
+	_, err := e.Check(ctxT(t, 3*time.Second), testReq)
+	require.NoError(t, err)
+	assert.Equal(t, framing.Success, dpaResult(), "nothing in flight")
+	w.await(t, ctxT(t, 5*time.Second), 1, fsm.Reopen) // the peer closed; we reconnected
+	w.await(t, ctxT(t, 5*time.Second), 1, fsm.Open)
+
+	drop.Store(true)
+	res := make(chan error, 1)
+	require.NoError(t, e.Go(testReq, func(_ s13.Answer, err error) { res <- err }))
+	_, err = peer.Await(ctxT(t, 3*time.Second), testpeer.GotECR)
+	require.NoError(t, err)
+	assert.Equal(t, framing.UnableToComply, dpaResult(), "a request in flight")
+	err = waitFor(t, res, 5*time.Second, "the request in flight")
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, ErrConnectionLost) || errors.Is(err, ErrTimeout), "%v", err)
 }
 
 // The wake-up descriptor is closed only once no caller of wake is between the flag and its
