@@ -70,17 +70,22 @@ type Config struct {
 	MaxMessageSize   int           // largest accepted message; default 64 KiB
 	MaxOutboundBytes int           // unsent bytes (our batch plus gnet's buffer) above which a connection takes no new requests, and past which answering the peer's own requests resets it; default 4 MiB
 	FragmentTimeout  time.Duration // how long a message may stay incomplete before the stream is reset; default 3 s
-	FailoverLimit    int           // resends of one request after its connection failed; default 2
+	FailoverLimit    int           // resends of one request after its connection failed; default 2, NoFailover for none
 	EnableNagle      bool          // clear TCP_NODELAY; by default it is set
 	// DisableAlternateRetry stops the one resend, through another DRA, of a request that a DRA
 	// answered with 3002 DIAMETER_UNABLE_TO_DELIVER or 3004 DIAMETER_TOO_BUSY.
 	DisableAlternateRetry bool
 
-	HealthInterval time.Duration  // period of HealthReport; 0 disables it
-	HealthReport   func(Snapshot) // called on its own goroutine every HealthInterval
-	Logger         *slog.Logger   // connection events; default: discard
+	HealthInterval time.Duration // period of HealthReport; 0 disables it
+	// HealthReport is called on its own goroutine every HealthInterval. It may call Close (which
+	// then does the whole shutdown); a panic in it is recovered and counted, and after a
+	// runtime.Goexit a new goroutine carries on the reports.
+	HealthReport func(Snapshot)
+	Logger       *slog.Logger // connection events; default: discard
 	// OnStateChange is called on the event loop whenever a connection changes state (an
-	// OTP-style event stream for monitoring and tests). It must not block.
+	// OTP-style event stream for monitoring and tests). It must not block; it may call Close,
+	// which then returns ErrClosing at once. Panics and runtime.Goexit are handled as in a Go
+	// callback.
 	OnStateChange func(StateChange)
 
 	// watchdogFloor lowers the 6 s minimum of DWRInterval; tests only (see export_test.go).
@@ -110,6 +115,9 @@ const (
 	DefaultFragmentTimeout   = 3 * time.Second
 	DefaultProductName       = "diam-gw"
 	MinDWRInterval           = 6 * time.Second // RFC 3539 §3.4.1: TwInit MUST NOT be below 6 s
+	// NoFailover as FailoverLimit: a request whose connection fails is never resent (0 there
+	// means the default, as for every other field).
+	NoFailover = -1
 )
 
 // DefaultConfig returns a Config with every default filled in and no identity or DRA.
@@ -280,8 +288,8 @@ func (c *Config) Validate() error {
 	if c.MaxOutboundBytes < 1 {
 		bad("MaxOutboundBytes", "%d: must be positive", c.MaxOutboundBytes)
 	}
-	if c.FailoverLimit < 0 {
-		bad("FailoverLimit", "%d: must be >= 0", c.FailoverLimit)
+	if c.FailoverLimit < NoFailover {
+		bad("FailoverLimit", "%d: must be >= 0, or NoFailover", c.FailoverLimit)
 	}
 	if c.HealthInterval < 0 {
 		bad("HealthInterval", "%v: must not be negative", c.HealthInterval)

@@ -34,37 +34,56 @@ type Engine struct {
 	log *slog.Logger
 
 	// Shared with callers.
-	started, closing atomic.Bool
-	outstanding      atomic.Int64 // accepted, not yet completed
-	usable           atomic.Int32 // usable connections
-	callbackPanics   atomic.Uint64
-	loopNow          atomic.Int64 // the loop's last clock reading, for LoopTime
-	inbox            *inbox.Ring[submission]
-	wakePending      atomic.Bool
-	wakeFD           int // write end of the wake-up socketpair
-	postMu           sync.Mutex
-	posted           []func()
-	postedN          atomic.Int32 // len(posted), readable without the lock
-	sessHi           uint32       // high part of generated Session-Ids: the start time
-	waiters          sync.Pool    // *waiter, for Check
-	epoch            time.Time
-	readyMu          sync.Mutex
-	readyCh          chan struct{} // closed while a connection is usable
-	drainedCh        chan struct{} // closed when nothing is outstanding during Close
-	drainedOnce      sync.Once
-	stoppedCh        chan struct{} // closed when every connection is Disconnected during Close
-	stoppedOnce      sync.Once
-	closedCh         chan struct{}
-	closeOnce        sync.Once
-	closeErr         error
+	life           atomic.Uint32 // lifeNew, lifeRunning, lifeClosing or lifeClosed; changed under lifeMu
+	outstanding    atomic.Int64  // accepted, not yet completed
+	usable         atomic.Int32  // usable connections
+	callbackPanics atomic.Uint64
+	callbackExits  atomic.Uint64
+	loopNow        atomic.Int64 // the loop's last clock reading, for LoopTime
+	inbox          *inbox.Ring[submission]
+	wakePending    atomic.Bool
+	wakers         atomic.Int32 // callers of wake between reading the flag and writing (see wake)
+	wakeFD         int          // write end of the wake-up socketpair; set before life leaves lifeNew
+	postMu         sync.Mutex
+	posted         []func()
+	postedN        atomic.Int32 // len(posted), readable without the lock
+	sessHi         uint32       // high part of generated Session-Ids: the start time
+	waiters        sync.Pool    // *waiter, for Check
+	epoch          time.Time
+	readyMu        sync.Mutex
+	readyCh        chan struct{} // closed while a connection is usable
+	drainedCh      chan struct{} // closed when nothing is outstanding during Close
+	drainedOnce    sync.Once
+	stoppedCh      chan struct{} // closed when every connection is Disconnected during Close
+	stoppedOnce    sync.Once
 
-	// Loop-owned.
+	// The lifecycle. lifeMu orders Start, Close and the replacement of an event loop that a
+	// callback ended; it is never held while waiting for anything a callback could hold up.
+	lifeMu      sync.Mutex
+	closeBegun  chan struct{} // closed when the first Close begins
+	closedCh    chan struct{} // closed when that Close has finished
+	closeErr    error         // its result, written before closedCh is closed
+	client      atomic.Pointer[gnet.Client]
+	deadLoop    atomic.Pointer[gnet.Client] // the last client whose loop a callback ended
+	loopGID     atomic.Int64                // goroutine id of the running event loop, 0 when none
+	cbGID       atomic.Int64                // goroutine that runs the callbacks: the loop, or a recovery between loops
+	healthGID   atomic.Int64
+	healthIn    chan struct{} // closed when HealthReport calls Close (the shutdown must not wait for it)
+	healthOnce  sync.Once
+	wakeRead    *os.File   // read end of the wake-up socketpair, enrolled in each loop
+	recovering  int        // recovery goroutines running (recover.go); under lifeMu
+	recoverDone *sync.Cond // on lifeMu: recovering went down
+	enrollMu    sync.Mutex
+	enrolling   map[*connCtx]struct{} // dials inside gnet's EnrollContext
+
+	// Loop-owned (between two loops, the recovery goroutine's: see recover.go).
 	wheel     *wheel.Wheel
 	dras      []*dra
 	groups    []*group
 	peers     []*peer
 	retries   []*request
 	free      []*request // recycled requests
+	all       []*request // every request made: the live ones are those taken and not completed
 	spare     []*request
 	touched   []*peer
 	dirty     []*peer // connections whose counters changed since they were last published
@@ -72,10 +91,13 @@ type Engine struct {
 	servicing bool
 	stopping  bool
 	answer    s13.Answer // the answer being delivered; its fields alias the read buffer
+	rng       *rand.Rand
+	fsmCfg    fsm.Config
+	resumed   bool // the last replacement loop finished resetting the connections
+	restarts  int  // loops replaced in a row without resume finishing
 
 	e2e framing.EndToEndClock // End-to-End ids, on the loop clock (elapsed since epoch)
 
-	client     *gnet.Client
 	ctrl       gnet.Conn
 	dialCtx    context.Context
 	dialCancel context.CancelFunc
@@ -83,6 +105,14 @@ type Engine struct {
 	bgStop     chan struct{}
 	bgWG       sync.WaitGroup
 }
+
+// Lifecycle states (Engine.life).
+const (
+	lifeNew     uint32 = iota // built: Check and Go return ErrNotStarted
+	lifeRunning               // started: requests are taken
+	lifeClosing               // Close has begun: requests are refused with ErrClosed
+	lifeClosed                // Close has finished
+)
 
 type dra struct {
 	cfg   DRA
@@ -120,19 +150,25 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x5DEECE66D))
 	e := &Engine{
-		cfg:       cfg,
-		log:       cfg.Logger,
-		inbox:     inbox.NewRing[submission](cfg.SendBufferSize),
-		e2e:       framing.NewEndToEndClock(now.UnixNano()),
-		sessHi:    uint32(now.Unix()),
-		epoch:     now,
-		readyCh:   make(chan struct{}),
-		drainedCh: make(chan struct{}),
-		stoppedCh: make(chan struct{}),
-		closedCh:  make(chan struct{}),
-		bgStop:    make(chan struct{}),
-		wakeFD:    -1,
+		cfg:        cfg,
+		log:        cfg.Logger,
+		inbox:      inbox.NewRing[submission](cfg.SendBufferSize),
+		e2e:        framing.NewEndToEndClock(now.UnixNano()),
+		sessHi:     uint32(now.Unix()),
+		epoch:      now,
+		readyCh:    make(chan struct{}),
+		drainedCh:  make(chan struct{}),
+		stoppedCh:  make(chan struct{}),
+		closeBegun: make(chan struct{}),
+		closedCh:   make(chan struct{}),
+		healthIn:   make(chan struct{}),
+		enrolling:  map[*connCtx]struct{}{},
+		bgStop:     make(chan struct{}),
+		wakeFD:     -1,
+		rng:        rng,
+		resumed:    true,
 	}
+	e.recoverDone = sync.NewCond(&e.lifeMu)
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -155,6 +191,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	if cfg.noJitter {
 		fcfg.TwJitter, fcfg.BackoffJitter = -1, -1
 	}
+	e.fsmCfg = fcfg
 	groups := map[int]*group{}
 	for _, dc := range cfg.DRAs {
 		d := &dra{cfg: dc, name: dc.Name, addr: dc.Address}
@@ -224,44 +261,66 @@ func (e *Engine) Epoch() time.Time { return e.epoch }
 // usable or ctx ends. It returns nil once a connection is usable. If ctx ends first it returns
 // an error wrapping ErrNoConnection, and the engine keeps connecting in the background: Check
 // and Go fail fast with ErrNoConnection until a connection opens; WaitReady waits for one; Close
-// stops it. Safe for concurrent use; only the first call starts anything.
+// stops it. After Close has begun it returns ErrClosed. Safe for concurrent use; only the first
+// call starts anything, and a Close that races it waits until the loop is up, then stops it.
 func (e *Engine) Start(ctx context.Context) error {
-	if e.closing.Load() {
+	e.lifeMu.Lock()
+	switch e.life.Load() {
+	case lifeNew:
+		if err := e.startLoop(); err != nil {
+			e.lifeMu.Unlock()
+			return err
+		}
+		e.post(func() {
+			for _, p := range e.peers {
+				p.step(fsm.Event{Kind: fsm.EvStart}, nil)
+			}
+		})
+		e.life.Store(lifeRunning)
+	case lifeRunning:
+	default:
+		e.lifeMu.Unlock()
 		return ErrClosed
 	}
-	if !e.started.CompareAndSwap(false, true) {
-		return e.WaitReady(ctx)
-	}
-	if err := e.startLoop(); err != nil {
-		e.started.Store(false)
-		return err
-	}
-	e.post(func() {
-		for _, p := range e.peers {
-			p.step(fsm.Event{Kind: fsm.EvStart}, nil)
-		}
-	})
+	e.lifeMu.Unlock()
 	return e.WaitReady(ctx)
 }
 
-// startLoop creates the gnet client with one event loop and enrolls the wake-up socket.
+// startLoop creates the wake-up socketpair, the first event loop and the ticker (and health)
+// goroutines. The wake-up descriptor exists before anything can wake the loop. lifeMu held.
 func (e *Engine) startLoop() error {
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("engine: wake-up socketpair: %w", err)
 	}
-	f := os.NewFile(uintptr(fds[0]), "diam-gw-wake")
-	rc, err := net.FileConn(f) // dups the fd
-	f.Close()
+	e.wakeRead, e.wakeFD = os.NewFile(uintptr(fds[0]), "diam-gw-wake"), fds[1]
+	if err := e.newClient(); err != nil {
+		e.wakeRead.Close()
+		syscall.Close(e.wakeFD)
+		e.wakeRead, e.wakeFD = nil, -1
+		return err
+	}
+	e.bgWG.Add(1)
+	go e.ticker()
+	if e.cfg.HealthInterval > 0 {
+		e.bgWG.Add(1)
+		go e.health()
+	}
+	return nil
+}
+
+// newClient starts a gnet client with one event loop and enrolls the wake-up socket in it; it
+// returns once the loop runs. lifeMu held (Start, or the replacement of a loop).
+func (e *Engine) newClient() error {
+	rc, err := net.FileConn(e.wakeRead) // dups the descriptor: each loop enrolls its own
 	if err != nil {
-		syscall.Close(fds[1])
 		return fmt.Errorf("engine: wake-up socket: %w", err)
 	}
 	nodelay := gnet.TCPNoDelay
 	if e.cfg.EnableNagle {
 		nodelay = gnet.TCPDelay
 	}
-	e.client, err = gnet.NewClient(&handler{e: e},
+	cl, err := gnet.NewClient(&handler{e: e},
 		gnet.WithNumEventLoop(1),
 		gnet.WithLogger(quietLogger{}),
 		gnet.WithReadBufferCap(64<<10),
@@ -269,27 +328,21 @@ func (e *Engine) startLoop() error {
 		gnet.WithTCPNoDelay(nodelay),
 	)
 	if err == nil {
-		err = e.client.Start()
+		if err = cl.Start(); err == nil {
+			// EnrollContext closes rc (it keeps a dup) and returns once OnOpen has run on the loop.
+			if _, err = cl.EnrollContext(rc, ctrlCtx{}); err != nil {
+				_ = cl.Stop()
+			}
+			rc = nil
+		}
 	}
-	if err == nil {
-		_, err = e.client.EnrollContext(rc, ctrlCtx{}) // returns once OnOpen has run on the loop
-	} else {
+	if rc != nil {
 		rc.Close()
 	}
 	if err != nil {
-		syscall.Close(fds[1])
-		if e.client != nil {
-			_ = e.client.Stop()
-		}
 		return fmt.Errorf("engine: start event loop: %w", err)
 	}
-	e.wakeFD = fds[1]
-	e.bgWG.Add(1)
-	go e.ticker()
-	if e.cfg.HealthInterval > 0 {
-		e.bgWG.Add(1)
-		go e.health()
-	}
+	e.client.Store(cl)
 	return nil
 }
 
@@ -308,18 +361,45 @@ func (e *Engine) ticker() {
 	}
 }
 
+// health calls HealthReport every HealthInterval until Close.
 func (e *Engine) health() {
 	defer e.bgWG.Done()
+	e.healthGID.Store(goid())
 	t := time.NewTicker(e.cfg.HealthInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
-			e.cfg.HealthReport(e.Stats())
+			e.report()
 		case <-e.bgStop:
 			return
 		}
 	}
+}
+
+// report runs HealthReport. A panic in it is recovered and counted; a runtime.Goexit, which
+// nothing can stop, ends this goroutine, so another one takes over the reports.
+func (e *Engine) report() {
+	returned := false
+	defer func() {
+		if v := recover(); v != nil {
+			e.callbackPanics.Add(1)
+			e.log.Error("HealthReport panicked", "panic", v)
+			return
+		}
+		if !returned {
+			e.callbackExits.Add(1)
+			e.log.Error("HealthReport called runtime.Goexit; reports go on from a new goroutine")
+			select {
+			case <-e.bgStop:
+			default:
+				e.bgWG.Add(1) // before this goroutine's Done: the group never reaches zero between
+				go e.health()
+			}
+		}
+	}()
+	e.cfg.HealthReport(e.Stats())
+	returned = true
 }
 
 // WaitReady waits until a connection is usable, ctx ends (an error wrapping ErrNoConnection and
@@ -403,8 +483,12 @@ func (e *Engine) Check(ctx context.Context, req s13.Request) (s13.Answer, error)
 // is RequestTimeout. When Go returns an error (ErrBusy, ErrNoConnection, ErrClosed,
 // ErrNotStarted, ErrInvalidRequest) nothing was sent and cb is never called. cb must not block
 // and must not call Check; the Answer it receives aliases the loop's read buffer and is valid
-// only during the call (use Answer.Clone to keep it). A panic in cb is recovered and counted.
-// Safe for concurrent use; may be called from a callback.
+// only during the call (use Answer.Clone to keep it). cb may call Go, and Close (which then
+// returns ErrClosing at once). A panic in cb is recovered and counted (CallbackPanics). A
+// runtime.Goexit in cb (t.FailNow, require.*) cannot be stopped and ends the loop's goroutine:
+// it is counted (CallbackExits), the requests outstanding then complete with ErrLoopExited,
+// and a new loop reconnects (see ErrLoopExited). Safe for concurrent use; may be called from a
+// callback.
 func (e *Engine) Go(req s13.Request, cb func(s13.Answer, error)) error {
 	if cb == nil {
 		return fmt.Errorf("%w: nil callback", ErrInvalidRequest)
@@ -433,18 +517,14 @@ func (e *Engine) prepare(req *s13.Request) error {
 
 // submit admits s: the engine must be running, a connection usable, and room left in the
 // windows of the usable connections and in the inbox. Errors are bare sentinels: under overload
-// they are frequent and must not allocate. outstanding is raised before the closing check, so
-// that Close, once it has set closing, can count on it: every request it includes is either
-// refused (and uncounted again) or pushed.
+// they are frequent and must not allocate. outstanding is raised before the lifecycle check, so
+// that Close, once it has left lifeRunning, can count on it: every request it includes is
+// either refused (and uncounted again) or pushed.
 func (e *Engine) submit(s *submission) error {
 	n := e.outstanding.Add(1)
 	var err error
-	switch {
-	case !e.started.Load():
-		err = ErrNotStarted
-	case e.closing.Load():
-		err = ErrClosed
-	default:
+	switch e.life.Load() {
+	case lifeRunning:
 		switch u := int64(e.usable.Load()); {
 		case u == 0:
 			err = ErrNoConnection
@@ -454,11 +534,21 @@ func (e *Engine) submit(s *submission) error {
 			e.wake()
 			return nil
 		}
+	case lifeNew:
+		err = ErrNotStarted
+	default:
+		err = ErrClosed
 	}
-	if e.outstanding.Add(-1) == 0 && e.closing.Load() {
+	e.finished()
+	return err
+}
+
+// finished uncounts one request (completed or refused) and tells a waiting Close when it was the
+// last. Safe for concurrent use.
+func (e *Engine) finished() {
+	if e.outstanding.Add(-1) == 0 && e.life.Load() >= lifeClosing {
 		e.signalDrained()
 	}
-	return err
 }
 
 // reqErr wraps a sentinel with the connection it concerns.
@@ -473,27 +563,71 @@ func (e *Engine) reqErr(err error, p *peer, cause error) error {
 func (e *Engine) signalDrained() { e.drainedOnce.Do(func() { close(e.drainedCh) }) }
 func (e *Engine) signalStopped() { e.stoppedOnce.Do(func() { close(e.stoppedCh) }) }
 
-// Close stops taking requests, lets outstanding ones finish until ctx ends, sends DPR on every
-// open connection and waits (bounded by DPATimeout) for the DPAs, then closes everything and
-// stops the loop. Requests still outstanding when ctx ends complete with ErrClosed. It returns
-// nil after a clean shutdown, or an error wrapping ctx.Err() when it had to cut things short.
-// Safe for concurrent use; later calls wait for the first and return its result.
+// Close stops taking requests, lets outstanding ones finish until ctx ends, then sends DPR on
+// every open connection and waits for the DPAs (bounded by DPATimeout, whatever ctx says, so
+// that peers see a clean DPR/DPA and not a reset); answers that arrive meanwhile still complete
+// their requests. Everything left then completes with ErrClosed, the connections close and the
+// loop stops. It returns nil after a clean shutdown, or an error wrapping ctx.Err() when ctx cut
+// the drain short.
+//
+// Safe for concurrent use: the first call does the work; later ones wait for it (or for their
+// own ctx) and return its result. On the event loop (from a Go callback or OnStateChange) Close
+// cannot wait for the loop it runs on: it starts the shutdown on a goroutine of its own, or
+// leaves the one under way, and returns ErrClosing at once. From HealthReport it works as from
+// any other goroutine.
 func (e *Engine) Close(ctx context.Context) error {
-	// Once.Do holds later callers until the first call's shutdown has returned.
-	e.closeOnce.Do(func() {
-		e.closeErr = e.shutdown(ctx)
-		close(e.closedCh) // for WaitReady
-	})
-	return e.closeErr
+	gid := goid() // Close is rare: reading the goroutine id from runtime.Stack is affordable here
+	onLoop := gid == e.cbGID.Load()
+	if gid == e.healthGID.Load() {
+		e.healthOnce.Do(func() { close(e.healthIn) })
+	}
+	e.lifeMu.Lock()
+	first := e.life.Load() < lifeClosing
+	started := e.life.Load() == lifeRunning
+	if first {
+		e.life.Store(lifeClosing)
+		close(e.closeBegun)
+	}
+	e.lifeMu.Unlock()
+	switch {
+	case first && onLoop:
+		go e.finishClose(ctx, started)
+		return ErrClosing
+	case first:
+		e.finishClose(ctx, started)
+	case onLoop:
+		select {
+		case <-e.closedCh:
+			return e.closeErr
+		default:
+			return ErrClosing
+		}
+	}
+	select {
+	case <-e.closedCh:
+		return e.closeErr
+	case <-ctx.Done():
+		return fmt.Errorf("engine: close still in progress: %w", ctx.Err())
+	}
+}
+
+// finishClose runs the shutdown and publishes its result.
+func (e *Engine) finishClose(ctx context.Context, started bool) {
+	var res error
+	if started {
+		res = e.shutdown(ctx)
+	} else {
+		e.dialCancel()
+		e.release()
+	}
+	e.closeErr = res
+	e.lifeMu.Lock()
+	e.life.Store(lifeClosed)
+	e.lifeMu.Unlock()
+	close(e.closedCh) // for WaitReady and later Close calls
 }
 
 func (e *Engine) shutdown(ctx context.Context) error {
-	e.closing.Store(true)
-	if !e.started.Load() {
-		e.dialCancel()
-		e.release()
-		return nil
-	}
 	var cut error
 	if e.outstanding.Load() > 0 {
 		select {
@@ -514,15 +648,7 @@ func (e *Engine) shutdown(ctx context.Context) error {
 	defer bound.Stop()
 	select {
 	case <-e.stoppedCh:
-	case <-ctx.Done():
-		if cut == nil {
-			cut = ctx.Err()
-		}
 	case <-bound.C:
-	}
-	select {
-	case <-e.stoppedCh:
-	default:
 		e.post(func() {
 			for _, p := range e.peers {
 				p.closeConn(true)
@@ -533,35 +659,35 @@ func (e *Engine) shutdown(ctx context.Context) error {
 		case <-time.After(time.Second):
 		}
 	}
+	// Every request completes on the loop: the stop failed what the connections held with
+	// ErrClosed, and the loop refuses the same way whatever the inbox still brings, including a
+	// producer that was preempted after it was counted (its push wakes the loop). Wait for the
+	// last one: it is bound to come.
+	if e.outstanding.Load() > 0 {
+		<-e.drainedCh
+	}
 	e.dialCancel()
-	e.dialWG.Wait() // an Enroll racing the loop's end would never return
+	e.dialWG.Wait() // dials stuck in an ended loop were given up (releaseStuckDials)
 	close(e.bgStop)
-	e.bgWG.Wait()
-	err := e.client.Stop()
-	syscall.Close(e.wakeFD)
-	// The loop has exited: what is left belongs to this goroutine now.
-	for _, r := range e.retries {
-		e.complete(r, nil, e.reqErr(ErrClosed, r.lost, nil))
+	e.waitBackground()
+	// Take the client under the lock, once no loop is being replaced (one under way gives up
+	// when it sees Close), so that nothing else stops or swaps it.
+	e.lifeMu.Lock()
+	for e.recovering > 0 {
+		e.recoverDone.Wait()
 	}
-	e.retries = nil
-	for _, p := range e.peers {
-		p.slots.drain(func(r *request) {
-			p.stats.inFlight(-1)
-			e.complete(r, nil, e.reqErr(ErrClosed, p, nil))
-		})
-	}
-	// A caller that passed the closing check just before it was set is pushing right now:
-	// outstanding counts it until its request is here (nanoseconds; bounded all the same).
-	for spin := 0; e.outstanding.Load() > 0 && spin < 1e6; spin++ {
-		if s := e.inbox.Front(); s != nil {
-			r := e.takeRequest(s)
-			e.inbox.Advance()
-			e.complete(r, nil, e.reqErr(ErrClosed, nil, nil))
-		} else {
-			runtime.Gosched()
+	cl := e.client.Swap(nil)
+	e.lifeMu.Unlock()
+	var err error
+	if cl != nil {
+		err = cl.Stop()
+		if e.deadLoop.Load() == cl { // a callback ended it after all: gnet closed nothing
+			e.closeLoopFDs()
 		}
 	}
+	// The loop has exited: what is left belongs to this goroutine now.
 	e.publishStats()
+	e.closeWake()
 	e.release()
 	if cut != nil {
 		return fmt.Errorf("engine: close cut short: %w", cut)
@@ -570,6 +696,42 @@ func (e *Engine) shutdown(ctx context.Context) error {
 		return fmt.Errorf("engine: stop event loop: %w", err)
 	}
 	return nil
+}
+
+// waitBackground waits for the ticker and health goroutines, except a health goroutine that is
+// inside Close itself: it ends on its own once Close returns to it.
+func (e *Engine) waitBackground() {
+	done := make(chan struct{})
+	go func() {
+		e.bgWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-e.healthIn:
+	}
+}
+
+// closeWake closes the wake-up socketpair once no caller can be writing to it: the flag is left
+// set, so no new caller writes, and those already past the flag are waited for (a write to a
+// closed descriptor number could land on whatever reuses it).
+func (e *Engine) closeWake() {
+	e.wakePending.Store(true)
+	for i := 0; e.wakers.Load() != 0; i++ {
+		backoff(i)
+	}
+	syscall.Close(e.wakeFD)
+	e.wakeRead.Close()
+}
+
+// backoff pauses the i-th time round a wait for something that is bound to happen soon: yields
+// first, then sleeps of up to a millisecond.
+func backoff(i int) {
+	if i < 64 {
+		runtime.Gosched()
+		return
+	}
+	time.Sleep(time.Duration(min(1<<(min(i-64, 10)), 1000)) * time.Microsecond)
 }
 
 func (e *Engine) release() {

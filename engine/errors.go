@@ -20,6 +20,14 @@ var (
 	ErrConnectionLost = errors.New("engine: connection lost")
 	// ErrClosed: the engine is closing or closed.
 	ErrClosed = errors.New("engine: closed")
+	// ErrClosing: Close was called on the event loop (from a Go callback or OnStateChange), which
+	// it cannot wait for. The shutdown runs on a goroutine of its own and goes on after Close
+	// returns; a Close from any other goroutine waits for it and returns its result.
+	ErrClosing = errors.New("engine: close in progress (Close was called on the event loop)")
+	// ErrLoopExited: a callback called runtime.Goexit (t.FailNow and require.* do) on the event
+	// loop, which ends the loop's goroutine. The requests outstanding at that moment complete
+	// with it, the connections are reset, and a new loop takes over and reconnects.
+	ErrLoopExited = errors.New("engine: a callback ended the event loop (runtime.Goexit)")
 	// ErrMalformedAnswer: the answer arrived but could not be decoded as an ECA; the cause is
 	// wrapped too (a framing or s13 sentinel).
 	ErrMalformedAnswer = errors.New("engine: malformed answer")

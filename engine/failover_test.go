@@ -152,33 +152,12 @@ func TestTooBusyRetriedThroughAnotherDRA(t *testing.T) {
 	busy := func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
 		return testpeer.Reply{Verdict: s13.Verdict{ResultCode: framing.TooBusy}}
 	}
-	got := make(chan framing.Header, 2)
-	a := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-a.test.local", Handler: func(c *testpeer.Conn, r *s13.ECR) testpeer.Reply {
-		got <- r.Header
-		return busy(c, r)
-	}})
-	b := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-b.test.local", Handler: func(_ *testpeer.Conn, r *s13.ECR) testpeer.Reply {
-		got <- r.Header
-		return testpeer.Reply{}
-	}})
-	cfg := testConfig()
-	cfg.DRAs = []DRA{{Name: "a", Address: a.Addr()}, {Name: "b", Address: b.Addr(), Priority: 1}}
-	w := watchStates(&cfg)
-	e := startEngine(t, cfg)
-	w.awaitOpen(t, ctxT(t, 3*time.Second), 2)
-	ans, err := e.Check(ctxT(t, 2*time.Second), testReq)
-	require.NoError(t, err)
-	assert.Equal(t, framing.Success, ans.ResultCode)
-	assert.Equal(t, "dra-b.test.local", string(ans.OriginHost))
-	first, second := await.Recv(t, got, 5*time.Second), await.Recv(t, got, 5*time.Second)
-	assert.False(t, second.IsRetransmit(), "no T flag after an error answer (RFC 6733 §3)")
-	assert.NotEqual(t, first.EndToEnd, second.EndToEnd)
-	assert.EqualValues(t, 1, e.Stats().DRAs[0].AlternateRetries)
+	retriedThroughAnotherDRA(t, framing.TooBusy)
 
 	// alone, the 3004 comes back to the caller
 	solo := testpeer.StartT(t, testpeer.Config{Handler: busy})
 	e2 := startEngine(t, testConfig(solo.Addr()))
-	ans, err = e2.Check(ctxT(t, 2*time.Second), testReq)
+	ans, err := e2.Check(ctxT(t, 2*time.Second), testReq)
 	require.NoError(t, err)
 	assert.Equal(t, framing.TooBusy, ans.ResultCode)
 	assert.True(t, ans.IsError())

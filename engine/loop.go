@@ -23,8 +23,13 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	e := h.e
 	switch cc := c.Context().(type) {
 	case ctrlCtx:
+		// The loop's first event: from here its goroutine runs the callbacks (Close looks).
 		e.ctrl = c
+		id := goid()
+		e.loopGID.Store(id)
+		e.cbGID.Store(id)
 	case *connCtx:
+		cc.registered.Store(true) // its EnrollContext returns now
 		if !cc.p.opened(c, cc.attempt) {
 			return nil, gnet.Close
 		}
@@ -270,10 +275,16 @@ func (e *Engine) flush() {
 const maxIdleBatch = 1 << 20
 
 // wake makes the loop run service soon. Safe for concurrent use: only the caller that flips the
-// flag writes the wake-up byte, so a burst of submissions costs one write(2).
+// flag writes the wake-up byte, so a burst of submissions costs one write(2). A caller past the
+// flag is counted in wakers until its write is done, so that Close can close the descriptor
+// without a late write landing on whatever reuses its number (closeWake).
 func (e *Engine) wake() {
-	if !e.wakePending.Load() && e.wakePending.CompareAndSwap(false, true) {
-		_, _ = syscall.Write(e.wakeFD, wakeByte)
+	if !e.wakePending.Load() {
+		e.wakers.Add(1)
+		if e.wakePending.CompareAndSwap(false, true) {
+			_, _ = syscall.Write(e.wakeFD, wakeByte)
+		}
+		e.wakers.Add(-1)
 	}
 }
 

@@ -81,9 +81,15 @@ func WithMaxMessageSize(n int) Option {
 	return func(c *Config) { c.MaxMessageSize = n }
 }
 
-// WithFailoverLimit sets how many times a request may be resent after its connection failed.
+// WithFailoverLimit sets how many times a request may be resent after its connection failed;
+// 0 means never (NoFailover).
 func WithFailoverLimit(n int) Option {
-	return func(c *Config) { c.FailoverLimit = n }
+	return func(c *Config) {
+		if n == 0 {
+			n = NoFailover
+		}
+		c.FailoverLimit = n
+	}
 }
 
 // WithNagle turns Nagle's algorithm on (TCP_NODELAY off). Off by default.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
@@ -55,8 +56,11 @@ type peer struct {
 }
 
 type connCtx struct {
-	p       *peer
-	attempt uint64
+	p          *peer
+	attempt    uint64
+	client     *gnet.Client // the client it is being enrolled in
+	registered atomic.Bool  // OnOpen ran: EnrollContext returns
+	done       atomic.Bool  // its dialWG share is given back (dialDone)
 }
 
 // step feeds ev to the state machine and carries out its actions; req is the header of the
@@ -81,7 +85,7 @@ func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
 		p.reply(framing.AppendDWA(p.buf(), *req, framing.Success, &p.id))
 	}
 	if do.Has(fsm.ActSendDPA) && req != nil {
-		p.reply(framing.AppendDPA(p.buf(), *req, framing.Success, &p.id))
+		p.reply(framing.AppendDPA(p.buf(), *req, p.dpaResult(), &p.id))
 	}
 	if do.Has(fsm.ActSendCER) {
 		h, x := p.issue(&p.sent.cer)
@@ -129,6 +133,19 @@ func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
 		e.peerStopped()
 	}
 	return out
+}
+
+// dpaResult is the Result-Code of our DPA: RFC 6733 §5.4 says it "SHOULD contain an error if
+// messages have recently been forwarded, and are likely in flight". Requests of ours waiting for
+// their answers on this connection are such messages: 5012 DIAMETER_UNABLE_TO_COMPLY, the RFC's
+// code for a request refused for no more specific reason, tells the peer the link is not idle
+// (§5.4 names no code; freeDiameter p_dp.c and OTP diameter_peer_fsm always answer 2001). The
+// answers are still taken in Closing until the peer closes.
+func (p *peer) dpaResult() framing.ResultCode {
+	if int64(p.stats.c[cInFlight]) > 0 {
+		return framing.UnableToComply
+	}
+	return framing.Success
 }
 
 // arm sets the FSM deadline. Traffic re-arms the watchdog on every message, so the wheel entry
@@ -256,7 +273,8 @@ func (p *peer) dial() {
 }
 
 func (e *Engine) dialPeer(ctx context.Context, cancel context.CancelFunc, p *peer, attempt uint64, addr string) {
-	defer e.dialWG.Done()
+	cc := &connCtx{p: p, attempt: attempt}
+	defer e.dialDone(cc)
 	defer cancel()
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", addr)
@@ -265,7 +283,7 @@ func (e *Engine) dialPeer(ctx context.Context, cancel context.CancelFunc, p *pee
 			err = tc.SetNoDelay(!e.cfg.EnableNagle)
 		}
 		if err == nil {
-			_, err = e.client.EnrollContext(nc, &connCtx{p: p, attempt: attempt})
+			err = e.enroll(nc, cc)
 		} else {
 			nc.Close()
 		}
@@ -276,6 +294,27 @@ func (e *Engine) dialPeer(ctx context.Context, cancel context.CancelFunc, p *pee
 		}
 		e.post(func() { p.dialFailed(attempt, err) })
 	}
+}
+
+// enroll hands a dialled socket to the current loop, noting the dial as inside EnrollContext:
+// should a callback end that loop first, gnet would never return (see releaseStuckDials).
+func (e *Engine) enroll(nc net.Conn, cc *connCtx) error {
+	e.enrollMu.Lock() // with the client read under it, releaseStuckDials sees every dial of a dead one
+	cl := e.client.Load()
+	if cl != nil {
+		cc.client = cl
+		e.enrolling[cc] = struct{}{}
+	}
+	e.enrollMu.Unlock()
+	if cl == nil {
+		nc.Close()
+		return errors.New("no event loop (a callback ended it; a new one is starting)")
+	}
+	_, err := cl.EnrollContext(nc, cc)
+	e.enrollMu.Lock()
+	delete(e.enrolling, cc)
+	e.enrollMu.Unlock()
+	return err
 }
 
 // dialFailed runs on the loop when a dial attempt failed.

@@ -55,8 +55,9 @@ type request struct {
 	batch uint32 // that connection's flushes when it was encoded: equal while it is unwritten
 	timer wheel.Timer
 
-	cb func(s13.Answer, error) // asynchronous completion (Go), run on the loop
-	w  *waiter                 // synchronous completion (Check)
+	cb   func(s13.Answer, error) // asynchronous completion (Go), run on the loop
+	w    *waiter                 // synchronous completion (Check)
+	live bool                    // taken from the inbox and not completed
 }
 
 // Expire is the request's answer timeout, fired by the wheel on the loop.
@@ -80,8 +81,9 @@ func (e *Engine) takeRequest(s *submission) *request {
 		e.free = e.free[:n-1]
 	} else {
 		r = &request{e: e}
+		e.all = append(e.all, r) // as many as were ever in the loop's hands at once
 	}
-	r.req, r.cb, r.w, r.deadline = s.req, s.cb, s.w, s.deadline
+	r.req, r.cb, r.w, r.deadline, r.live = s.req, s.cb, s.w, s.deadline, true
 	return r
 }
 
@@ -104,41 +106,46 @@ func (e *Engine) putWaiter(w *waiter) {
 // hands the result to the waiting Check. ans may alias the read buffer; Check gets a clone.
 func (e *Engine) complete(r *request, ans *s13.Answer, err error) {
 	e.wheel.Stop(&r.timer)
-	r.peer = nil
-	if r.cb != nil {
-		e.runCallback(r.cb, ans, err)
-	} else {
-		w := r.w
-		if ans != nil {
-			w.ans = ans.Clone()
-		}
-		w.err = err
-		// A caller that reads Stats after Check returns sees its answer counted.
-		e.publishStats()
-		if w.state.CompareAndSwap(statePending, stateDone) {
-			w.done <- struct{}{}
-		} else {
-			e.putWaiter(w) // the caller gave up; nobody else holds w
-		}
-	}
+	cb, w := r.cb, r.w
+	// Recycled and uncounted first: a callback that never returns (runtime.Goexit) must leave
+	// its request done and the books straight, and a Check caller who reads Stats once it has
+	// its answer sees it no longer outstanding.
 	e.putRequest(r)
-	if e.outstanding.Add(-1) == 0 && e.closing.Load() {
-		e.signalDrained()
+	e.finished()
+	if cb != nil {
+		e.runCallback(cb, ans, err)
+		return
+	}
+	if ans != nil {
+		w.ans = ans.Clone()
+	}
+	w.err = err
+	// A caller that reads Stats after Check returns sees its answer counted.
+	e.publishStats()
+	if w.state.CompareAndSwap(statePending, stateDone) {
+		w.done <- struct{}{}
+	} else {
+		e.putWaiter(w) // the caller gave up; nobody else holds w
 	}
 }
 
 // runCallback calls a user callback, keeping a panic in it from killing the loop (gnet recovers
-// nothing, and one bad callback must not take every connection down).
+// nothing, and one bad callback must not take every connection down). A runtime.Goexit cannot
+// be stopped: it is noticed here and the loop is replaced (recover.go).
 func (e *Engine) runCallback(cb func(s13.Answer, error), ans *s13.Answer, err error) {
+	returned := false
 	defer func() {
 		if v := recover(); v != nil {
 			e.callbackPanics.Add(1)
 			e.log.Error("callback panicked", "panic", v)
+		} else if !returned {
+			e.callbackExited("Go callback")
 		}
 	}()
 	if ans == nil {
 		cb(s13.Answer{}, err)
-		return
+	} else {
+		cb(*ans, err)
 	}
-	cb(*ans, err)
+	returned = true
 }

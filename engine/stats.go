@@ -113,9 +113,12 @@ type Snapshot struct {
 	Conns          []ConnStats
 	DRAs           []DRAStats
 	Total          Counters
-	Usable         int   // usable connections
-	Outstanding    int64 // requests submitted and not yet completed
-	CallbackPanics uint64
+	Usable         int    // usable connections
+	Outstanding    int64  // requests submitted and not yet completed
+	CallbackPanics uint64 // panics recovered in Go callbacks, OnStateChange and HealthReport
+	// CallbackExits counts callbacks that called runtime.Goexit: on the event loop each one
+	// ended the loop, which was then replaced (see ErrLoopExited).
+	CallbackExits uint64
 }
 
 // StateChange is one connection state transition, as passed to Config.OnStateChange.
@@ -127,15 +130,20 @@ type StateChange struct {
 	Time     time.Time
 }
 
-// notify runs a state-change hook, keeping a panic in it from killing the loop.
+// notify runs a state-change hook, keeping a panic in it from killing the loop; a
+// runtime.Goexit is noticed and the loop replaced (recover.go).
 func (e *Engine) notify(f func(StateChange), sc StateChange) {
+	returned := false
 	defer func() {
 		if v := recover(); v != nil {
 			e.callbackPanics.Add(1)
 			e.log.Error("OnStateChange panicked", "panic", v)
+		} else if !returned {
+			e.callbackExited("OnStateChange")
 		}
 	}()
 	f(sc)
+	returned = true
 }
 
 // Counter indexes of connStats. The loop counts in plain memory and publishes to atomics once per
@@ -323,6 +331,7 @@ func (e *Engine) Stats() Snapshot {
 		Usable:         int(e.usable.Load()),
 		Outstanding:    e.outstanding.Load(),
 		CallbackPanics: e.callbackPanics.Load(),
+		CallbackExits:  e.callbackExits.Load(),
 	}
 	for _, d := range e.dras {
 		ds := DRAStats{Name: d.name, Address: d.addr, Priority: d.cfg.Priority, Connections: len(d.peers)}

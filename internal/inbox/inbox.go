@@ -57,25 +57,47 @@ func (r *Ring[T]) TryPush(v T) bool { return r.TryPushFrom(&v) }
 // TryPushFrom is TryPush copying *v into the slot: a large item is copied once, straight from the
 // caller's variable. Safe for concurrent use.
 func (r *Ring[T]) TryPushFrom(v *T) bool {
-	pos := r.head.Load()
+	c, ok := r.Claim()
+	if ok {
+		c.s.item = *v
+		c.Publish()
+	}
+	return ok
+}
+
+// Claim is a position a producer has taken and not yet published: the consumer sees neither it
+// nor anything behind it until Publish. TryPushFrom is Claim, a copy into Item, and Publish; the
+// two halves are apart only for a caller that fills the item in place (or a test that holds a
+// producer between them, as a preempted one would be).
+type Claim[T any] struct {
+	s   *slot[T]
+	pos uint64
+}
+
+// Claim takes the next position, or reports false at once when the ring is full (as TryPush). A
+// lost race with another producer retries with the new head; it never waits for the consumer.
+// Each successful Claim must be published. Safe for concurrent use.
+func (r *Ring[T]) Claim() (Claim[T], bool) {
 	for {
+		pos := r.head.Load()
 		s := &r.slots[pos&r.mask]
-		seq := s.seq.Load()
-		switch dif := int64(seq) - int64(pos); {
+		switch dif := int64(s.seq.Load()) - int64(pos); {
 		case dif == 0:
 			if r.head.CompareAndSwap(pos, pos+1) {
-				s.item = *v
-				s.seq.Store(pos + 1) // publish to the consumer
-				return true
+				return Claim[T]{s: s, pos: pos}, true
 			}
-			pos = r.head.Load()
 		case dif < 0:
-			return false // the slot still holds an item from one lap ago: full
-		default:
-			pos = r.head.Load() // another producer took pos
+			return Claim[T]{}, false // the slot still holds an item from one lap ago: full
 		}
+		// lost the race for pos to another producer: try the new head
 	}
 }
+
+// Item is the claimed slot's item, to fill before Publish.
+func (c Claim[T]) Item() *T { return &c.s.item }
+
+// Publish hands the claimed item to the consumer.
+func (c Claim[T]) Publish() { c.s.seq.Store(c.pos + 1) }
 
 // Pop removes the oldest item. ok is false when the ring is empty, or when the next item is
 // claimed but not yet published (its producer is between the CAS and the store): the consumer

@@ -155,3 +155,27 @@ func TestRingFrontAdvance(t *testing.T) {
 	}
 	assert.False(t, r.TryPushFrom(&wide{}), "full after Cap pushes: every slot was handed back")
 }
+
+// A claimed, unpublished position hides itself and every item pushed after it from the consumer
+// until it is published; then all come out in order.
+func TestRingClaimHoldsTheItemsBehindIt(t *testing.T) {
+	r := NewRing[int](4)
+	c, ok := r.Claim()
+	require.True(t, ok)
+	require.True(t, r.TryPush(2))
+	assert.False(t, r.Ready(), "nothing is visible behind an unpublished claim")
+	assert.Equal(t, 2, r.Len(), "both positions are taken")
+	*c.Item() = 1
+	c.Publish()
+	for _, want := range []int{1, 2} {
+		v, ok := r.Pop()
+		require.True(t, ok)
+		assert.Equal(t, want, v)
+	}
+	for range r.Cap() {
+		_, ok := r.Claim()
+		require.True(t, ok)
+	}
+	_, ok = r.Claim()
+	assert.False(t, ok, "a full ring refuses a claim at once")
+}

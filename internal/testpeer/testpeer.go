@@ -67,7 +67,7 @@ type Event struct {
 	Conn   *Conn
 	Header framing.Header
 	Origin string // Origin-Host of the message, when it has one
-	Msg    []byte // a copy of the message (CER events only)
+	Msg    []byte // a copy of the message (CER and DPA events only)
 	// Err is how the connection ended (Closed events only): the read error when the other side
 	// ended it (io.EOF for a FIN, an error matching syscall.ECONNRESET for an RST), nil when this
 	// side did (Close, Reset, Stop, a stream it could not parse).
@@ -394,6 +394,7 @@ func (c *Conn) handle(msg []byte) bool {
 		return true // the DPR sender closes (RFC 6733 §5.4)
 	case h.Code == framing.CmdDisconnectPeer:
 		ev.Kind = GotDPA
+		ev.Msg = msg // its Result-Code says whether we had requests in flight
 		p.emit(ev)
 		return false
 	case h.Code == s13.CommandCode && h.IsRequest():

@@ -114,6 +114,21 @@ func (w *Wheel) Advance(now int64) int {
 	return fired
 }
 
+// Recover makes the wheel whole again after an Expire that never returned (its goroutine ended
+// in runtime.Goexit, which recover cannot stop): the timers of the bucket being expired that had
+// not been reached are put back by their deadlines, the due ones to fire at the next Advance. The
+// new owner calls it before it uses the wheel; on a consistent wheel it does nothing.
+func (w *Wheel) Recover() {
+	s := &w.spare
+	for s.next != nil && s.next != s {
+		t := s.next
+		t.unlink()
+		t.armed = false
+		w.n-- // Add counts it again
+		w.Add(t, t.at, t.owner)
+	}
+}
+
 // expire fires the due timers of bucket b; the rest wait for a later lap.
 func (w *Wheel) expire(b *Timer, now int64) int {
 	if b.next == b {

@@ -2,6 +2,7 @@ package wheel
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -138,4 +139,37 @@ func BenchmarkAddStop(b *testing.B) {
 		w.Stop(t)
 		i++
 	}
+}
+
+// A callback that ends its goroutine (runtime.Goexit) inside Advance leaves the rest of its
+// bucket on the side; Recover puts those timers back and they fire at the next Advance.
+func TestRecoverAfterGoexitInExpire(t *testing.T) {
+	w := New(10*time.Millisecond, 8, 0)
+	var a, b, c Timer
+	var rb, rc rec
+	ra := rec{f: func(int64) { runtime.Goexit() }}
+	w.Add(&a, 30*ms, &ra)
+	w.Add(&b, 30*ms, &rb)
+	w.Add(&c, 35*ms, &rc)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Advance(40 * ms)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Advance did not end")
+	}
+	require.Len(t, ra.fired, 1)
+	require.Empty(t, rb.fired, "cut off by a's Goexit")
+	w.Recover()
+	assert.Equal(t, 2, w.Len())
+	assert.True(t, b.Armed())
+	w.Advance(50 * ms)
+	assert.Len(t, rb.fired, 1)
+	assert.Len(t, rc.fired, 1)
+	assert.Zero(t, w.Len())
+	w.Recover() // consistent: nothing to do
+	assert.Zero(t, w.Len())
 }
