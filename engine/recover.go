@@ -164,10 +164,11 @@ func (e *Engine) resetPeers() {
 			p.dialCancel = nil
 		}
 		p.attempt++
-		p.conn, p.closing, p.touched = nil, false, false
+		p.conn, p.closing, p.touched, p.rearmed = nil, false, false, false
 		p.frames.reset()
+		p.sent = sentReqs{} // their answers would come on sockets that are gone
 		if p.out != nil {
-			p.out.Reset()
+			p.dropBatch()
 		}
 		p.stats.setState(fsm.Disconnected) // resume announces it
 	}
