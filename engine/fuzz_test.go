@@ -270,6 +270,15 @@ func FuzzEngineRead(f *testing.F) {
 		n := int(nreq % fuzzMaxInFlight)
 		got, gotStats := readStream(t, n, patch, stream, splits)
 		want, wantStats := readStream(t, n, patch, stream, nil)
+		// A framing reset drops what the connection had not written yet (its batch: our answers
+		// to the peer's requests of the same read), so with fewer reads no more is written than
+		// with more. Everything else is the same.
+		for i := range gotStats {
+			if i < len(wantStats) && gotStats[i].ProtocolErrors > 0 && wantStats[i].ProtocolErrors > 0 &&
+				gotStats[i].MessagesOut >= wantStats[i].MessagesOut {
+				gotStats[i].MessagesOut = wantStats[i].MessagesOut
+			}
+		}
 		if !slices.Equal(got, want) || !slices.Equal(gotStats, wantStats) {
 			t.Fatalf("cut into reads at %v the stream had other outcomes than in one read:\n%q\n%+v\n%q\n%+v",
 				splits, got, gotStats, want, wantStats)
