@@ -27,6 +27,7 @@ type fuzzConn struct {
 	in     []byte // the next read
 	out    []byte // everything written
 	closed bool   // Close was called, or OnTraffic returned gnet.Close
+	unsent int    // what OutboundBuffered reports: bytes gnet holds that the peer has not read
 }
 
 func (c *fuzzConn) Next(int) ([]byte, error) {
@@ -49,7 +50,7 @@ func (c *fuzzConn) Write(b []byte) (int, error) {
 }
 
 func (c *fuzzConn) Flush() error              { return nil }
-func (c *fuzzConn) OutboundBuffered() int     { return 0 }
+func (c *fuzzConn) OutboundBuffered() int     { return c.unsent }
 func (c *fuzzConn) Context() any              { return c.ctx }
 func (c *fuzzConn) SetContext(ctx any)        { c.ctx = ctx }
 func (c *fuzzConn) EventLoop() gnet.EventLoop { return nil } // the server keys its loops by it
