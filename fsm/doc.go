@@ -1,5 +1,8 @@
-// Package fsm is the per-connection peer state machine of a Diameter client, as data: a table of
-// (state, event, guard) -> (next state, actions, effects, timer) rows and a pure Step function.
+// Package fsm is the per-connection peer state machine of Diameter, as data: a table of
+// (state, event, guard) -> (next state, actions, effects, timer) rows and a pure Step function,
+// for each role. Machine is the client's (initiator's); Responder, with its own table
+// (ResponderRows), is the server's: RFC 6733 §5.6.1's responder rows merged with the watchdog as
+// a responder runs it, with the same timers and jitter, so RFC 3539 is read once.
 //
 // It merges the initiator side of the RFC 6733 §5.6 peer state machine (Closed, Wait-Conn-Ack,
 // Wait-I-CEA, I-Open, Closing) with the RFC 3539 watchdog (INITIAL, OKAY, SUSPECT, DOWN,
@@ -12,6 +15,6 @@
 // a stale generation is ignored. Randomness (watchdog jitter, backoff jitter) comes from a
 // seeded generator inside the Machine, so a run is reproducible.
 //
-// A Machine is not safe for concurrent use; it belongs to the goroutine that owns the
-// connection (the engine's event loop).
+// A Machine or Responder is not safe for concurrent use; it belongs to the goroutine that owns
+// the connection (the engine's or the server's event loop).
 package fsm

@@ -14,6 +14,7 @@ type Config struct {
 	DWATimeout     time.Duration // wait for the DWA after a DWR; default 0: a whole Tw, as RFC 3539
 	ConnectTimeout time.Duration // Wait-Conn-Ack; default 10 s
 	CEATimeout     time.Duration // Wait-I-CEA; default 5 s
+	CERTimeout     time.Duration // responder: an accepted connection's wait for its CER; default 10 s
 	DPATimeout     time.Duration // our DPR's answer; default 2 s
 	DPRGrace       time.Duration // after our DPA the peer should close; default 2 s
 
@@ -31,6 +32,7 @@ const (
 	DefaultTwFloor           = 6 * time.Second
 	DefaultConnectTimeout    = 10 * time.Second
 	DefaultCEATimeout        = 5 * time.Second
+	DefaultCERTimeout        = 10 * time.Second
 	DefaultDPATimeout        = 2 * time.Second
 	DefaultDPRGrace          = 2 * time.Second
 	DefaultBackoffInitial    = 5 * time.Second
@@ -54,6 +56,7 @@ func (c *Config) normalize() {
 	def(&c.TwFloor, DefaultTwFloor)
 	def(&c.ConnectTimeout, DefaultConnectTimeout)
 	def(&c.CEATimeout, DefaultCEATimeout)
+	def(&c.CERTimeout, DefaultCERTimeout)
 	def(&c.DPATimeout, DefaultDPATimeout)
 	def(&c.DPRGrace, DefaultDPRGrace)
 	def(&c.BackoffInitial, DefaultBackoffInitial)
@@ -98,29 +101,40 @@ type Output struct {
 	Rebooted bool
 }
 
+// core is what both roles' machines share: the timer values, the deadline's generation, the
+// jitter generator, RFC 3539's Pending flag and the Stop request. Both arm their timers through
+// it, so Tw and its jitter mean the same on either side of a connection.
+type core struct {
+	cfg      Config
+	gen      uint32
+	pending  bool // RFC 3539 Pending: a DWR is outstanding
+	stopping bool
+	everOpen bool
+	rng      uint64
+}
+
+func newCore(cfg Config, seed uint64) core {
+	cfg.normalize()
+	return core{cfg: cfg, rng: seed | 1}
+}
+
 // Machine is the state of one connection slot. It survives reconnects: the REOPEN rule and the
 // backoff need to remember earlier connections.
 type Machine struct {
-	cfg      Config
+	core
 	state    State
-	gen      uint32
-	pending  bool // RFC 3539 Pending: a DWR is outstanding
 	numDWA   int8 // RFC 3539 NumDWA, in REOPEN
-	everOpen bool
-	stopping bool
-	attempts int // failed attempts since the connection was last usable
+	attempts int  // failed attempts since the connection was last usable
 	cause    framing.DisconnectCause
 	hasCause bool
 	stateID  uint32 // the peer's last Origin-State-Id
 	hasState bool
-	rng      uint64
 }
 
 // New returns a Machine in Disconnected. seed feeds the jitter generator; equal seeds give
 // equal timer sequences.
 func New(cfg Config, seed uint64) *Machine {
-	cfg.normalize()
-	return &Machine{cfg: cfg, rng: seed | 1}
+	return &Machine{core: newCore(cfg, seed)}
 }
 
 // State returns the current state.
@@ -173,14 +187,25 @@ func (m *Machine) Step(ev Event) Output {
 	return out
 }
 
-func (m *Machine) holds(g Guard) bool {
+// holds evaluates the guards on the shared data; false for the rest.
+func (b *core) holds(g Guard) bool {
 	switch g {
 	case Always:
 		return true
 	case IfPending:
-		return m.pending
+		return b.pending
 	case IfNotPending:
-		return !m.pending
+		return !b.pending
+	case IfStopping:
+		return b.stopping
+	case IfNotStopping:
+		return !b.stopping
+	}
+	return false
+}
+
+func (m *Machine) holds(g Guard) bool {
+	switch g {
 	case IfFirstOpen:
 		return !m.everOpen
 	case IfReconnected:
@@ -193,21 +218,28 @@ func (m *Machine) holds(g Guard) bool {
 		return m.pending && m.numDWA >= 0
 	case IfPendingDead:
 		return m.pending && m.numDWA < 0
-	case IfStopping:
-		return m.stopping
-	case IfNotStopping:
-		return !m.stopping
 	}
-	return false
+	return m.core.holds(g)
+}
+
+// apply carries out the effects on the shared data; the others are the initiator's.
+func (b *core) apply(e Effect) {
+	if e&SetPending != 0 {
+		b.pending = true
+	}
+	if e&ClearPending != 0 {
+		b.pending = false
+	}
+	if e&SetStopping != 0 {
+		b.stopping = true
+	}
+	if e&SetEverOpen != 0 {
+		b.everOpen = true
+	}
 }
 
 func (m *Machine) apply(e Effect, ev Event) {
-	if e&SetPending != 0 {
-		m.pending = true
-	}
-	if e&ClearPending != 0 {
-		m.pending = false
-	}
+	m.core.apply(e)
 	if e&ResetDWA != 0 {
 		m.numDWA = 0
 	}
@@ -216,12 +248,6 @@ func (m *Machine) apply(e Effect, ev Event) {
 	}
 	if e&KillDWA != 0 {
 		m.numDWA = -1
-	}
-	if e&SetStopping != 0 {
-		m.stopping = true
-	}
-	if e&SetEverOpen != 0 {
-		m.everOpen = true
 	}
 	if e&ResetAttempts != 0 {
 		m.attempts = 0
@@ -236,44 +262,55 @@ func (m *Machine) apply(e Effect, ev Event) {
 }
 
 func (m *Machine) timer(t Timer, out *Output) {
+	var backoff time.Duration
+	if t == TimerBackoff {
+		backoff = m.backoff()
+	}
+	out.Arm, out.Cancel, out.After, out.Gen = m.deadline(t, backoff)
+}
+
+// deadline turns a row's Timer into what the owner does with its deadline: arm it for after
+// with generation gen, cancel it, or neither (keep). backoff is the delay TimerBackoff arms,
+// which only the initiator computes.
+func (b *core) deadline(t Timer, backoff time.Duration) (arm, cancel bool, after time.Duration, gen uint32) {
 	var d time.Duration
 	switch t {
 	case TimerKeep:
-		out.Gen = m.gen
-		return
+		return false, false, 0, b.gen
 	case TimerCancel:
-		m.gen++
-		out.Cancel, out.Gen = true, m.gen
-		return
+		b.gen++
+		return false, true, 0, b.gen
 	case TimerConnect:
-		d = m.cfg.ConnectTimeout
+		d = b.cfg.ConnectTimeout
 	case TimerCEA:
-		d = m.cfg.CEATimeout
+		d = b.cfg.CEATimeout
+	case TimerCER:
+		d = b.cfg.CERTimeout
 	case TimerWatchdog:
-		d = m.watchdog()
+		d = b.watchdog()
 	case TimerDWA:
-		d = m.cfg.DWATimeout
+		d = b.cfg.DWATimeout
 		if d <= 0 {
-			d = m.watchdog()
+			d = b.watchdog()
 		}
 	case TimerDPA:
-		d = m.cfg.DPATimeout
+		d = b.cfg.DPATimeout
 	case TimerGrace:
-		d = m.cfg.DPRGrace
+		d = b.cfg.DPRGrace
 	case TimerBackoff:
-		d = m.backoff()
+		d = backoff
 	}
-	m.gen++
-	out.Arm, out.After, out.Gen = true, d, m.gen
+	b.gen++
+	return true, false, d, b.gen
 }
 
 // watchdog returns Tw ± TwJitter, never below TwFloor (RFC 3539 §3.4.1).
-func (m *Machine) watchdog() time.Duration {
-	d := m.cfg.Tw
-	if j := m.cfg.TwJitter; j > 0 {
-		d += time.Duration(m.next()%uint64(2*j+1)) - j
+func (b *core) watchdog() time.Duration {
+	d := b.cfg.Tw
+	if j := b.cfg.TwJitter; j > 0 {
+		d += time.Duration(b.next()%uint64(2*j+1)) - j
 	}
-	return max(d, m.cfg.TwFloor)
+	return max(d, b.cfg.TwFloor)
 }
 
 // backoff returns the delay before the next dial: BackoffInitial·Multiplier^(attempts-1), capped
@@ -297,9 +334,9 @@ func (m *Machine) backoff() time.Duration {
 }
 
 // next is splitmix64: tiny, seedable, good enough for jitter.
-func (m *Machine) next() uint64 {
-	m.rng += 0x9E3779B97F4A7C15
-	z := m.rng
+func (b *core) next() uint64 {
+	b.rng += 0x9E3779B97F4A7C15
+	z := b.rng
 	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
 	z = (z ^ (z >> 27)) * 0x94D049BB133111EB
 	return z ^ (z >> 31)

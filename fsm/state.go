@@ -63,12 +63,14 @@ const (
 	EvStop                           // the engine is shutting this connection down
 	EvTransportLost                  // the transport closed, for whatever reason
 	EvPeerRebooted                   // derived by Step: Origin-State-Id changed in a DWR or DWA
+	EvCEROK                          // responder: a CER that passed Process-CER (RFC 6733 §5.3)
+	EvCERRejected                    // responder: a CER answered with an error (5010, 3010, 5012, malformed)
 	numEvents
 )
 
 var eventNames = [numEvents]string{
 	"Start", "Connected", "ConnectFailed", "CEAOK", "CEAFailed", "DWR", "DWA", "DPR", "DPA",
-	"Message", "Timeout", "Stop", "TransportLost", "PeerRebooted",
+	"Message", "Timeout", "Stop", "TransportLost", "PeerRebooted", "CEROK", "CERRejected",
 }
 
 func (e EventKind) String() string {
@@ -78,7 +80,20 @@ func (e EventKind) String() string {
 	return "Event(" + strconv.Itoa(int(e)) + ")"
 }
 
-// EventKinds lists every event kind.
+// responderOnly reports whether only a responder has e: an initiator sends the CER.
+func (e EventKind) responderOnly() bool { return e == EvCEROK || e == EvCERRejected }
+
+// initiatorOnly reports whether only an initiator has e: a responder neither dials nor receives
+// a CEA (one that comes is any other message), and does not track the peer's Origin-State-Id.
+func (e EventKind) initiatorOnly() bool {
+	switch e {
+	case EvConnected, EvConnectFailed, EvCEAOK, EvCEAFailed, EvPeerRebooted:
+		return true
+	}
+	return false
+}
+
+// EventKinds lists every event kind, both roles'.
 func EventKinds() []EventKind {
 	out := make([]EventKind, numEvents)
 	for i := range out {
@@ -99,6 +114,7 @@ const (
 	ActProcess                         // hand the received message to traffic handling
 	ActSendDWA                         // answer the received DWR
 	ActSendDPA                         // answer the received DPR
+	ActSendCEA                         // responder: answer the CER (with the Result-Code Process-CER chose)
 	ActSendCER
 	ActSendDWR
 	ActSendDPR
@@ -110,7 +126,7 @@ const (
 )
 
 var actionNames = [numActions]string{
-	"MarkUnusable", "Failover", "Process", "SendDWA", "SendDPA", "SendCER", "SendDWR", "SendDPR",
+	"MarkUnusable", "Failover", "Process", "SendDWA", "SendDPA", "SendCEA", "SendCER", "SendDWR", "SendDPR",
 	"Close", "CancelDial", "Dial", "MarkUsable",
 }
 

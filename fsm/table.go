@@ -50,6 +50,7 @@ const (
 	TimerDPA                   // Config.DPATimeout: our DPR's answer
 	TimerGrace                 // Config.DPRGrace: after our DPA, the peer should close
 	TimerBackoff               // reconnect backoff (long after DPR BUSY/DO_NOT_WANT_TO_TALK_TO_YOU)
+	TimerCER                   // responder: Config.CERTimeout, the wait for an accepted connection's CER
 )
 
 // Row is one transition.
@@ -271,6 +272,9 @@ func Rows() []Row { return append([]Row(nil), table...) }
 
 // IsIgnored reports whether (s, e) is one of the deliberately ignored pairs, and why.
 func IsIgnored(s State, e EventKind) (string, bool) {
+	if e.responderOnly() {
+		return "a responder's event: the initiator sends the CER, it never receives one", true
+	}
 	for _, ig := range ignored {
 		if ig.State != s {
 			continue

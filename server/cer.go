@@ -7,11 +7,13 @@ import (
 	"syscall"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/panjf2000/gnet/v2"
 )
 
 // This file is the responder side of the capabilities exchange (RFC 6733 §5.3): the first message
-// must be a CER; the answer is CEA 2001 with our capabilities, or an error and a close.
+// must be a CER; Process-CER decides between CEA 2001 with our capabilities and an error and a
+// close, which the state machine carries out.
 
 // cer handles the first message, which must be a CER (RFC 6733 §5.3); anything else closes the
 // connection without an answer, as freeDiameter does.
@@ -21,7 +23,7 @@ func (c *conn) cer(msg []byte, h *framing.Header, now int64) {
 	if h.Code != framing.CmdCapabilitiesExchange || !h.IsRequest() {
 		l.ctr[cNoCER]++
 		s.log.Info("first message is not a CER, closing", "remote", c.remote, "command", framing.CommandName(h.Code, h.IsRequest()))
-		c.close(closeFIN)
+		c.step(fsm.Event{Kind: fsm.EvMessage}, h, now)
 		return
 	}
 	l.ctr[cCERs]++
@@ -43,30 +45,30 @@ func (c *conn) cer(msg []byte, h *framing.Header, now int64) {
 			c.peerHost = peer.OriginHost
 		}
 	}
+	ev := fsm.EvCEROK
 	if rc != framing.Success {
+		ev = fsm.EvCERRejected
 		l.ctr[cCERRejects]++
 		if err != nil {
 			text += ": " + err.Error()
 		}
 		s.log.Info("CER rejected", "remote", c.remote, "origin_host", peer.OriginHost, "result", rc.String(), "reason", text)
+	}
+	out := c.step(fsm.Event{Kind: ev}, h, now)
+	if out.Do.Has(fsm.ActSendCEA) {
 		if rc == framing.UnknownPeer {
 			c.out = framing.AppendAnswerMessage(c.out, *h, &s.id, &framing.ErrorAnswer{ResultCode: rc, ErrorMessage: text})
 		} else {
 			caps := c.capabilities()
 			c.out = framing.AppendCEA(c.out, *h, rc, &caps, text)
 		}
-		c.close(closeFIN) // after the flush has written the answer
-		return
+		l.touch(c)
 	}
-	caps := c.capabilities()
-	c.out = framing.AppendCEA(c.out, *h, framing.Success, &caps, "")
-	l.touch(c)
-	c.state = stOpen
-	c.peerHost = peer.OriginHost
-	s.peers.Add(1)
-	c.tw = l.jitter()
-	c.arm(now + c.tw)
-	s.log.Debug("peer open", "remote", c.remote, "origin_host", peer.OriginHost)
+	if out.To == fsm.ROpen {
+		c.peerHost = peer.OriginHost
+		s.peers.Add(1)
+		s.log.Debug("peer open", "remote", c.remote, "origin_host", peer.OriginHost)
+	}
 }
 
 // allowed asks Config.AllowOrigin; a panic there refuses the peer rather than the process.

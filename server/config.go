@@ -63,6 +63,8 @@ type Config struct {
 
 	// twFloor lowers the 6 s minimum of DWRInterval; tests only (export_test.go).
 	twFloor time.Duration
+	// twJitter replaces the RFC's ±2 s around Tw; tests only, where Tw is a fraction of that.
+	twJitter time.Duration
 	// dprGrace is how long a connection stays after our DPA; tests only shorten it.
 	dprGrace time.Duration
 }

@@ -4,23 +4,14 @@ import (
 	"net/netip"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/panjf2000/gnet/v2"
 )
 
-// This file is one client connection: its state, the stream splitter, the dispatch of each
-// message (DWR/DWA and DPR/DPA here, CER in cer.go, requests in handler.go; the deadline in
+// This file is one client connection: the stream splitter, the dispatch of each message to the
+// state machine (CER in cer.go, requests in handler.go; the machine's actions and the deadline in
 // watchdog.go), and the release of what it holds when it closes.
-
-// connState is where a connection is in its life.
-type connState uint8
-
-const (
-	stWaitCER  connState = iota // accepted; the first message must be a CER
-	stOpen                      // capabilities exchanged
-	stPeerDPR                   // we answered the client's DPR: it closes, or we do after the grace
-	stLocalDPR                  // we sent DPR (Close): we close on its DPA or after DPATimeout
-)
 
 // closeMode is a close requested during an event, carried out by the flush at its end.
 type closeMode uint8
@@ -36,7 +27,7 @@ type conn struct {
 	l           *loop
 	gc          gnet.Conn // nil once closed
 	idx         int       // position in l.conns
-	state       connState
+	m           *fsm.Responder
 	want        closeMode
 	closeIssued bool // the close was handed to gnet: no more output
 	touched     bool
@@ -47,21 +38,19 @@ type conn struct {
 	peerHost    string     // Origin-Host from the CER
 	registered  bool       // in the RejectDuplicates registry
 
-	// One deadline whose meaning follows the state, as freeDiameter's p_psm_timer: CER wait,
-	// watchdog, DPR grace, DPA wait.
-	timer      wheel.Timer
-	lastRx     int64 // when a message last arrived
-	tw         int64 // the current jittered Tw
-	dwrSentAt  int64
-	dwrPending bool
-	hbh        uint32 // Hop-by-Hop of our own requests (DWR, DPR)
+	// One deadline whose meaning follows the machine's state: CER wait, watchdog, DPR grace, DPA
+	// wait.
+	timer   wheel.Lazy
+	gen     uint32 // its generation, for EvTimeout
+	rearmed bool   // a message of the current read has re-armed the watchdog of an OKAY connection
+	hbh     uint32 // Hop-by-Hop of our own requests (DWR, DPR)
 
 	dq       delayed // sentinel of the delayed answers' list
 	nDelayed int
 }
 
 func newConn(l *loop, gc gnet.Conn, now int64) *conn {
-	c := &conn{l: l, gc: gc, idx: len(l.conns), lastRx: now, hbh: l.rng.Uint32()}
+	c := &conn{l: l, gc: gc, idx: len(l.conns), m: fsm.NewResponder(l.s.fsm, l.rng.Uint64()), hbh: l.rng.Uint32()}
 	c.dq.prev, c.dq.next = &c.dq, &c.dq
 	if a := gc.RemoteAddr(); a != nil {
 		c.remote = a.String()
@@ -69,12 +58,10 @@ func newConn(l *loop, gc gnet.Conn, now int64) *conn {
 	l.conns = append(l.conns, c)
 	l.active.Add(1)
 	l.ctr[cAccepted]++
-	c.arm(now + int64(l.s.cfg.CERTimeout))
+	c.step(fsm.Event{Kind: fsm.EvStart}, nil, now) // the CER wait
 	l.s.log.Debug("connection accepted", "remote", c.remote)
 	return c
 }
-
-func (c *conn) arm(at int64) { c.l.wheel.Add(&c.timer, at, c) }
 
 func (c *conn) close(mode closeMode) {
 	if mode > c.want {
@@ -95,6 +82,7 @@ func (c *conn) traffic(data []byte, now int64) {
 	if c.want != keepOpen {
 		return // closing: input is ignored
 	}
+	c.rearmed = false
 	max := c.l.s.cfg.MaxMessageSize
 	if len(c.partial) > 0 {
 		if len(c.partial) < 4 { // the length field first
@@ -151,61 +139,61 @@ func (c *conn) framingError(err error) {
 	c.close(closeRST)
 }
 
-// message handles one whole message.
+// message handles one whole message: it becomes an event of the connection's state machine.
 func (c *conn) message(msg []byte, now int64) {
 	l := c.l
-	s := l.s
 	h := &l.hdr
 	if _, err := framing.ReadMessage(msg, h); err != nil {
 		return // FrameLen checked the same header
 	}
 	l.ctr[cMessagesIn]++
-	c.lastRx = now
-	if c.dwrPending { // any message proves the client alive (RFC 3539: failback on any receipt)
-		c.dwrPending = false
-		c.arm(now + c.tw)
-	}
-	if c.state == stWaitCER {
+	if c.m.State() == fsm.RWaitCER {
 		c.cer(msg, h, now)
 		return
 	}
 	switch h.Code {
-	case framing.CmdCapabilitiesExchange:
-		if h.IsRequest() {
-			// The capabilities stand; a second exchange on the connection is refused (freeDiameter
-			// answers the same way) without dropping the connection.
-			l.ctr[cCERs]++
-			l.ctr[cCERRejects]++
-			caps := c.capabilities()
-			c.out = framing.AppendCEA(c.out, *h, framing.UnableToComply, &caps, "capabilities already exchanged on this connection")
-			l.touch(c)
-			return
-		}
 	case framing.CmdDeviceWatchdog:
 		if h.IsRequest() {
 			l.ctr[cDWRReceived]++
-			c.out = framing.AppendDWA(c.out, *h, framing.Success, &s.id)
-			l.touch(c)
+			c.step(fsm.Event{Kind: fsm.EvDWR}, h, now)
 		} else {
-			l.ctr[cDWAReceived]++ // absorbed: any message re-armed the watchdog above
+			l.ctr[cDWAReceived]++
+			c.step(fsm.Event{Kind: fsm.EvDWA}, h, now)
 		}
 		return
 	case framing.CmdDisconnectPeer:
 		if h.IsRequest() {
 			l.ctr[cDPRReceived]++
-			c.out = framing.AppendDPA(c.out, *h, framing.Success, &s.id)
-			l.touch(c)
-			if c.state == stOpen {
-				// The DPR sender closes (RFC 6733 §5.4); one that does not is closed after the grace.
-				c.state = stPeerDPR
-				c.arm(now + int64(s.cfg.dprGrace))
-			}
+			c.step(fsm.Event{Kind: fsm.EvDPR}, h, now)
+		} else {
+			l.ctr[cDPAReceived]++
+			c.step(fsm.Event{Kind: fsm.EvDPA}, h, now)
+		}
+		return
+	}
+	// Messages of one read arrived together: once the first has re-armed the watchdog of an OKAY
+	// connection (which maps EvMessage to its own state), the others would only re-arm it to the
+	// same instant, so the machine is stepped once per read, not once per request.
+	if !c.rearmed || !c.m.State().Okay() {
+		if !c.step(fsm.Event{Kind: fsm.EvMessage}, h, now).Do.Has(fsm.ActProcess) {
 			return
 		}
-		l.ctr[cDPAReceived]++
-		if c.state == stLocalDPR {
-			c.close(closeFIN)
-		}
+		c.rearmed = true
+	}
+	c.process(msg, h, now)
+}
+
+// process is ActProcess: any message but CER (the first), DWR/DWA and DPR/DPA.
+func (c *conn) process(msg []byte, h *framing.Header, now int64) {
+	l := c.l
+	if h.Code == framing.CmdCapabilitiesExchange && h.IsRequest() {
+		// RFC 6733 R-Open R-Conn-CER R-Reject: the capabilities stand; a second exchange on the
+		// connection is refused (freeDiameter answers the same way) without dropping it.
+		l.ctr[cCERs]++
+		l.ctr[cCERRejects]++
+		caps := c.capabilities()
+		c.out = framing.AppendCEA(c.out, *h, framing.UnableToComply, &caps, "capabilities already exchanged on this connection")
+		l.touch(c)
 		return
 	}
 	if !h.IsRequest() {
@@ -219,7 +207,7 @@ func (c *conn) message(msg []byte, now int64) {
 func (c *conn) closed(err error) {
 	l := c.l
 	s := l.s
-	l.wheel.Stop(&c.timer)
+	c.timer.Stop(l.wheel)
 	for d := c.dq.next; d != &c.dq; {
 		next := d.next
 		l.wheel.Stop(&d.timer)
@@ -238,7 +226,8 @@ func (c *conn) closed(err error) {
 	l.conns = l.conns[:len(l.conns)-1]
 	l.active.Add(-1)
 
-	if c.state != stWaitCER {
+	c.m.Step(fsm.Event{Kind: fsm.EvTransportLost}) // the timer is stopped above
+	if c.m.Opened() {
 		s.peers.Add(-1)
 	}
 	if c.registered {

@@ -1,6 +1,7 @@
 // Package server is a fast Diameter responder on gnet: it accepts TCP connections, performs the
-// responder side of the base protocol (CER/CEA, DWR/DWA, DPR/DPA, its own RFC 3539 watchdog, DPR
-// on shutdown) and hands every other request to a Handler, such as package s13/eir's. It is the load
+// responder side of the base protocol (CER/CEA, DWR/DWA, DPR/DPA, the RFC 3539 watchdog, DPR on
+// shutdown), each connection driven by fsm.Responder, the same table-driven machine and timers as
+// the client's, and hands every other request to a Handler, such as package s13/eir's. It is the load
 // target of the benchmarks and of `diamload serve`, so its steady state allocates nothing per
 // answered request and writes once per connection per event.
 //

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/panjf2000/gnet/v2"
 )
@@ -144,32 +145,13 @@ func (l *loop) publish() {
 	}
 }
 
-// jitter returns one Tw: DWRInterval ± 2 s (RFC 3539 §3.4.1), the jitter capped at a quarter of
-// Tw so that the short intervals tests use stay positive.
-func (l *loop) jitter() int64 {
-	tw := int64(l.s.cfg.DWRInterval)
-	j := min(int64(2*time.Second), tw/4)
-	return tw - j + l.rng.Int64N(2*j+1)
-}
-
-// disconnectAll runs on the loop for Close: DPR on every open connection, close the ones still
-// waiting for their CER.
+// disconnectAll runs on the loop for Close: Stop on every connection's state machine, which
+// sends DPR on the open ones and closes the ones still waiting for their CER.
 func (l *loop) disconnectAll() {
-	s := l.s
-	now := s.now()
+	now := l.s.now()
 	for _, c := range l.conns {
-		if c.want != keepOpen {
-			continue
-		}
-		switch c.state {
-		case stOpen:
-			c.out = framing.AppendDPR(c.out, c.nextHopByHop(), s.e2e.Next(), &s.id, framing.Rebooting)
-			l.touch(c)
-			l.ctr[cDPRSent]++
-			c.state = stLocalDPR
-			c.arm(now + int64(s.cfg.DPATimeout))
-		case stWaitCER:
-			c.close(closeFIN)
+		if c.want == keepOpen {
+			c.step(fsm.Event{Kind: fsm.EvStop}, nil, now)
 		}
 	}
 	l.flush(nil)

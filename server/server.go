@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/panjf2000/gnet/v2"
 )
 
@@ -33,6 +34,7 @@ type Server struct {
 	id    framing.Identity
 	caps  framing.Capabilities // our CEA; Host-IP-Address is filled per connection
 	apps  []uint32             // the application ids we advertise, for the common-application check
+	fsm   fsm.Config           // each connection's state machine: the client's Tw, jitter and floor
 	e2e   *framing.EndToEndIDs
 	epoch time.Time
 
@@ -93,6 +95,14 @@ func New(cfg Config) (*Server, error) {
 		AuthAppIDs:         cfg.AuthAppIDs,
 		VendorSpecificApps: cfg.VendorSpecificApps,
 		FirmwareRevision:   cfg.FirmwareRevision,
+	}
+	s.fsm = fsm.Config{
+		Tw:         cfg.DWRInterval,
+		TwJitter:   cfg.twJitter,
+		TwFloor:    min(MinDWRInterval, cfg.DWRInterval),
+		CERTimeout: cfg.CERTimeout,
+		DPATimeout: cfg.DPATimeout,
+		DPRGrace:   cfg.dprGrace,
 	}
 	s.apps = append(s.apps, cfg.AuthAppIDs...)
 	for _, v := range cfg.VendorSpecificApps {

@@ -30,7 +30,7 @@ type Stats struct {
 	FramingErrors      uint64 // streams reset because a header was invalid
 	HandlerPanics      uint64 // recovered; the connection was closed
 	HandlerErrors      uint64 // Handler output that was not whole Diameter messages: dropped
-	WatchdogCloses     uint64 // connections closed because our DWR stayed unanswered for 2·Tw
+	WatchdogCloses     uint64 // connections closed by the watchdog: no answer to our DWR for Tw (SUSPECT), then Tw more (DOWN)
 	SlowConsumerCloses uint64 // connections closed because more than MaxOutboundBytes of answers were unread
 
 	MessagesIn uint64 // whole messages received

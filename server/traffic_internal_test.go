@@ -25,7 +25,7 @@ func testConn(t *testing.T) *conn {
 	s, err := New(Config{OriginHost: "eir.test.local", OriginRealm: "test.local", Handler: HandlerFunc(echo)})
 	require.NoError(t, err)
 	l := newLoop(s, nil)
-	c := &conn{l: l, state: stOpen}
+	c := &conn{l: l, m: openResponder(t, s)}
 	c.dq.prev, c.dq.next = &c.dq, &c.dq
 	return c
 }

@@ -2,58 +2,80 @@ package server
 
 import (
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/fsm"
 )
 
-// This file is the connection deadline: CER wait, the server's own watchdog (RFC 3539), the grace
-// after the client's DPR and the wait for the DPA to ours.
+// This file carries out the connection's state machine (fsm.Responder: RFC 6733 §5.6.1's
+// responder rows merged with the RFC 3539 watchdog, the same timers and jitter as the client's)
+// and keeps its one deadline on the loop's wheel: CER wait, watchdog, DPR grace, DPA wait.
 
-// Expire is the connection deadline's wheel callback; what it means depends on the state.
-func (c *conn) Expire(now int64) {
-	if c.want != keepOpen {
-		return
+// step feeds ev to the machine, carries out its actions except ActProcess and ActSendCEA (the
+// caller's, they need the message) and sets the deadline. h is the received message's header,
+// which DWA and DPA answer; nil for events that are not a message.
+func (c *conn) step(ev fsm.Event, h *framing.Header, now int64) fsm.ResponderOutput {
+	out := c.m.Step(ev)
+	if out.Ignore {
+		return out
 	}
-	l := c.l
-	switch c.state {
-	case stWaitCER:
-		l.ctr[cNoCER]++
-		l.s.log.Info("no CER in time, closing", "remote", c.remote)
-		c.close(closeFIN)
-	case stOpen:
-		c.watchdog(now)
-	case stPeerDPR:
-		c.close(closeFIN) // the client did not close after our DPA
-	case stLocalDPR:
-		l.s.log.Info("no DPA in time, closing", "remote", c.remote)
-		c.close(closeFIN)
-	}
-}
-
-// watchdog is the server's side of RFC 3539: after Tw (jittered) without any message, send a
-// DWR; if nothing at all (DWA or other) comes back within 2·Tw of it, the client is gone.
-// Arrivals only record their time; the timer catches up with them when it fires, so traffic costs
-// no wheel operation per message.
-func (c *conn) watchdog(now int64) {
 	l := c.l
 	s := l.s
-	tw := int64(s.cfg.DWRInterval)
-	if c.dwrPending {
-		if now-c.dwrSentAt >= 2*tw {
-			l.ctr[cWatchdogCloses]++
-			s.log.Info("no answer to our DWR, closing", "remote", c.remote, "origin_host", c.peerHost)
-			c.close(closeFIN)
-			return
-		}
-		c.arm(c.dwrSentAt + 2*tw)
-		return
+	do := out.Do
+	if do.Has(fsm.ActSendDWA) && h != nil {
+		c.out = framing.AppendDWA(c.out, *h, framing.Success, &s.id)
+		l.touch(c)
 	}
-	if due := c.lastRx + c.tw; now < due {
-		c.arm(due)
-		return
+	if do.Has(fsm.ActSendDPA) && h != nil {
+		c.out = framing.AppendDPA(c.out, *h, framing.Success, &s.id)
+		l.touch(c)
 	}
-	c.out = framing.AppendDWR(c.out, c.nextHopByHop(), s.e2e.Next(), &s.id)
-	l.touch(c)
-	l.ctr[cDWRSent]++
-	c.dwrPending, c.dwrSentAt = true, now
-	c.tw = l.jitter() // the next idle interval
-	c.arm(now + 2*tw)
+	if do.Has(fsm.ActSendDWR) {
+		c.out = framing.AppendDWR(c.out, c.nextHopByHop(), s.e2e.Next(), &s.id)
+		l.touch(c)
+		l.ctr[cDWRSent]++
+	}
+	if do.Has(fsm.ActSendDPR) {
+		c.out = framing.AppendDPR(c.out, c.nextHopByHop(), s.e2e.Next(), &s.id, framing.Rebooting)
+		l.touch(c)
+		l.ctr[cDPRSent]++
+	}
+	if do.Has(fsm.ActClose) {
+		c.close(closeFIN) // after the flush has written what is queued (a CEA with an error)
+	}
+	switch {
+	case out.Arm:
+		c.gen = out.Gen
+		c.timer.Set(l.wheel, now+int64(out.After), c)
+	case out.Cancel:
+		c.timer.Stop(l.wheel)
+	}
+	return out
+}
+
+// Expire is the deadline's wheel callback. The deadline is lazy (wheel.Lazy): every message
+// re-arms the watchdog, and the wheel entry only moves when the deadline comes earlier.
+func (c *conn) Expire(now int64) {
+	if !c.timer.Due(c.l.wheel, now, c) || c.want != keepOpen {
+		return // not yet; or closing for another reason (framing, slow reader, handler panic)
+	}
+	c.expired(c.step(fsm.Event{Kind: fsm.EvTimeout, Gen: c.gen}, nil, now))
+}
+
+// expired counts and logs what a deadline's expiry did.
+func (c *conn) expired(out fsm.ResponderOutput) {
+	l := c.l
+	log := l.s.log
+	switch out.From {
+	case fsm.RWaitCER:
+		l.ctr[cNoCER]++
+		log.Info("no CER in time, closing", "remote", c.remote)
+	case fsm.RDWRSent:
+		log.Debug("no answer to our DWR within Tw: suspect", "remote", c.remote, "origin_host", c.peerHost)
+	case fsm.RSuspect:
+		l.ctr[cWatchdogCloses]++
+		log.Info("no answer to our DWR, closing", "remote", c.remote, "origin_host", c.peerHost)
+	case fsm.RClosing:
+		if c.m.Stopping() {
+			log.Info("no DPA in time, closing", "remote", c.remote)
+		} // else the client did not close after our DPA
+	}
 }

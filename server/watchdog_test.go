@@ -105,7 +105,7 @@ func TestMissingDWACloses(t *testing.T) {
 	readDWR(t, c, 3*time.Second)
 	start := time.Now()
 	assert.True(t, isEOF(c.expectClosed(5*time.Second, false)), "closed, without a second DWR")
-	assert.GreaterOrEqual(t, time.Since(start), 2*tw-20*time.Millisecond, "after 2·Tw without an answer")
+	assert.GreaterOrEqual(t, time.Since(start), 2*tw-20*time.Millisecond, "SUSPECT a Tw after the DWR, closed a Tw after that")
 	eventually(t, func() bool { return srv.Stats().WatchdogCloses == 1 }, "counted")
 	assert.EqualValues(t, 1, srv.Stats().DWRSent)
 }
