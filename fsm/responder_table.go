@@ -128,11 +128,7 @@ var responderTable = []ResponderRow{
 // rignored lists the responder's (state, event) pairs that have no row, deliberately. Every pair
 // is either in responderTable or here (the tests check it); an initiator's event (dial, CEA,
 // Origin-State-Id) is ignored in every state.
-var rignored = []struct {
-	State  RState
-	Events []EventKind
-	Why    string
-}{
+var rignored = []ignoredPair[RState]{
 	{RClosed, []EventKind{EvCEROK, EvCERRejected, EvDWR, EvDWA, EvDPR, EvDPA, EvMessage, EvTimeout, EvStop, EvTransportLost},
 		"no transport: the connection is being released; a late timer is stale"},
 	{RWaitCER, []EventKind{EvStart},
@@ -158,17 +154,7 @@ func IsIgnoredByResponder(s RState, e EventKind) (string, bool) {
 	if e.initiatorOnly() {
 		return "an initiator's event: a responder neither dials nor gets a CEA (one that comes is any other message)", true
 	}
-	for _, ig := range rignored {
-		if ig.State != s {
-			continue
-		}
-		for _, x := range ig.Events {
-			if x == e {
-				return ig.Why, true
-			}
-		}
-	}
-	return "", false
+	return whyIgnored(rignored, s, e)
 }
 
 // rindex maps (state, event) to the responder's rows for it, in table order.

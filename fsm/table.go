@@ -240,11 +240,7 @@ var table = []Row{
 
 // ignored lists the (state, event) pairs that have no row, deliberately: Step leaves the machine
 // as it is and reports Ignored. Every pair is either in the table or here (the tests check it).
-var ignored = []struct {
-	State  State
-	Events []EventKind
-	Why    string
-}{
+var ignored = []ignoredPair[State]{
 	{Disconnected, []EventKind{EvConnected, EvConnectFailed, EvCEAOK, EvCEAFailed, EvDWR, EvDWA, EvDPR, EvDPA, EvMessage, EvTimeout, EvTransportLost, EvPeerRebooted},
 		"no transport and no deadline: a late dial result or timer is stale"},
 	{Connecting, []EventKind{EvStart, EvCEAOK, EvCEAFailed, EvDWR, EvDWA, EvDPR, EvDPA, EvMessage, EvTransportLost, EvPeerRebooted},
@@ -275,17 +271,7 @@ func IsIgnored(s State, e EventKind) (string, bool) {
 	if e.responderOnly() {
 		return "a responder's event: the initiator sends the CER, it never receives one", true
 	}
-	for _, ig := range ignored {
-		if ig.State != s {
-			continue
-		}
-		for _, x := range ig.Events {
-			if x == e {
-				return ig.Why, true
-			}
-		}
-	}
-	return "", false
+	return whyIgnored(ignored, s, e)
 }
 
 // index maps (state, event) to the table rows for it, in table order.
