@@ -140,7 +140,7 @@ var resets = []struct {
 }{
 	{"framing error", func(p *peer) { p.framingError(errors.New("test: bad header")) }},
 	{"stalled fragment", func(p *peer) {
-		p.frames.partial = append(p.frames.partial[:0], 1, 0, 0)
+		_ = p.frames.Feed([]byte{1, 0, 0}, p) // three bytes of a header: incomplete
 		p.frag.Expire(0)
 	}},
 }
