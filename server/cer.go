@@ -50,16 +50,16 @@ func (c *conn) cer(msg []byte, h *framing.Header, now int64) {
 		}
 		s.log.Info("CER rejected", "remote", c.remote, "origin_host", peer.OriginHost, "result", rc.String(), "reason", text)
 		if rc == framing.UnknownPeer {
-			c.out = framing.AppendAnswerMessage(c.out, *h, &s.id, &framing.ErrorAnswer{ResultCode: rc, ErrorMessage: text})
+			c.out.B = framing.AppendAnswerMessage(c.out.B, *h, &s.id, &framing.ErrorAnswer{ResultCode: rc, ErrorMessage: text})
 		} else {
 			caps := c.capabilities()
-			c.out = framing.AppendCEA(c.out, *h, rc, &caps, text)
+			c.out.B = framing.AppendCEA(c.out.B, *h, rc, &caps, text)
 		}
 		c.close(closeFIN) // after the flush has written the answer
 		return
 	}
 	caps := c.capabilities()
-	c.out = framing.AppendCEA(c.out, *h, framing.Success, &caps, "")
+	c.out.B = framing.AppendCEA(c.out.B, *h, framing.Success, &caps, "")
 	l.touch(c)
 	c.state = stOpen
 	c.peerHost = peer.OriginHost

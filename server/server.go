@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/link"
 	"github.com/panjf2000/gnet/v2"
 )
 
 // Tick is the resolution of the per-loop timing wheel: delayed answers go out at most about this
 // late (plus loop latency); while a loop has no delayed answers it is ticked ten times slower,
 // which is plenty for the watchdog's seconds.
-const Tick = 10 * time.Millisecond
+const Tick = link.Tick
 
 const idleTick = 10 * Tick
 
@@ -142,7 +143,7 @@ func (s *Server) run() {
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithLoadBalancing(gnet.LeastConnections),
 		gnet.WithTicker(true),
-		gnet.WithLogger(quietLogger{}),
+		gnet.WithLogger(link.QuietLogger{}),
 		gnet.WithReadBufferCap(readBufferCap),
 		gnet.WithWriteBufferCap(writeBufferCap),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
@@ -312,12 +313,3 @@ func (f runnable) Run(context.Context) error {
 	f()
 	return nil
 }
-
-// quietLogger keeps gnet's own logging (a process-wide default) out of the application's output.
-type quietLogger struct{}
-
-func (quietLogger) Debugf(string, ...any) {}
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Warnf(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(string, ...any) {}

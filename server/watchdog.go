@@ -50,7 +50,7 @@ func (c *conn) watchdog(now int64) {
 		c.arm(due)
 		return
 	}
-	c.out = framing.AppendDWR(c.out, c.nextHopByHop(), s.e2e.Next(), &s.id)
+	c.out.B = framing.AppendDWR(c.out.B, c.nextHopByHop(), s.e2e.Next(), &s.id)
 	l.touch(c)
 	l.ctr[cDWRSent]++
 	c.dwrPending, c.dwrSentAt = true, now
