@@ -111,9 +111,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		return nil, err
 	}
 	now := time.Now()
-	if cfg.OriginStateID == 0 {
-		cfg.OriginStateID = uint32(now.Unix())
-	}
+	link.DefaultOriginStateID(&cfg.OriginStateID, now)
 	seed := cfg.seed
 	if seed == 0 {
 		seed = uint64(now.UnixNano())

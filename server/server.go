@@ -66,9 +66,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	now := time.Now()
-	if cfg.OriginStateID == 0 {
-		cfg.OriginStateID = uint32(now.Unix())
-	}
+	link.DefaultOriginStateID(&cfg.OriginStateID, now)
 	s := &Server{
 		cfg:     cfg,
 		log:     cfg.Logger,

@@ -15,3 +15,11 @@ const (
 	// was 1 s), and both now wait the same.
 	DefaultDPATimeout = 2 * time.Second
 )
+
+// DefaultOriginStateID fills a zero Origin-State-Id with the start time in seconds: it must go
+// up whenever the process restarts with its state lost (RFC 6733 §8.16), and the clock does.
+func DefaultOriginStateID(id *uint32, now time.Time) {
+	if *id == 0 {
+		*id = uint32(now.Unix())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/stretchr/testify/assert"
@@ -168,4 +169,15 @@ func TestSetRST(t *testing.T) {
 	l := &lingerRec{sec: -1}
 	SetRST(l)
 	assert.Equal(t, 0, l.sec)
+}
+
+// A configured Origin-State-Id stands; a zero one becomes the start time in seconds.
+func TestDefaultOriginStateID(t *testing.T) {
+	now := time.Unix(1_800_000_000, 5)
+	var id uint32
+	DefaultOriginStateID(&id, now)
+	assert.EqualValues(t, 1_800_000_000, id)
+	id = 7
+	DefaultOriginStateID(&id, now)
+	assert.EqualValues(t, 7, id)
 }
