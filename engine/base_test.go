@@ -6,12 +6,12 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/ratelog/ratelogtest"
 	"github.com/hsdfat8/diam-gw/internal/testpeer"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -113,25 +113,12 @@ func TestUnsolicitedDWAsDoNotCountInReopen(t *testing.T) {
 	assert.EqualValues(t, 3, e.Stats().Total.UnknownBaseAnswers)
 }
 
-// countingHandler counts the log records at Warn and above.
-type countingHandler struct{ warns atomic.Int64 }
-
-func (h *countingHandler) Enabled(context.Context, slog.Level) bool { return true }
-func (h *countingHandler) Handle(_ context.Context, r slog.Record) error {
-	if r.Level >= slog.LevelWarn {
-		h.warns.Add(1)
-	}
-	return nil
-}
-func (h *countingHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
-func (h *countingHandler) WithGroup(string) slog.Handler      { return h }
-
 // A peer cannot make the loop write a log record per message: 20,000 DWAs with an error code,
 // nobody's answer, give a handful of warnings, and every one of them is counted.
 func TestBogusDWAsRateLimitedInLog(t *testing.T) {
 	peer := testpeer.StartT(t, testpeer.Config{})
 	cfg := testConfig(peer.Addr())
-	logs := &countingHandler{}
+	logs := &ratelogtest.Counter{}
 	cfg.Logger = slog.New(logs)
 	e := startEngine(t, cfg)
 	ctx := ctxT(t, 20*time.Second)
@@ -149,7 +136,7 @@ func TestBogusDWAsRateLimitedInLog(t *testing.T) {
 	_, err := e.Check(ctx, testReq) // its answer comes after the DWAs on the stream
 	require.NoError(t, err)
 	assert.EqualValues(t, n, e.Stats().Total.UnknownBaseAnswers)
-	assert.Less(t, logs.warns.Load(), int64(10), "warnings are rate-limited per connection")
+	assert.Less(t, logs.Warns(), int64(10), "warnings are rate-limited per connection")
 	assert.Equal(t, "Open", e.state(0))
 }
 

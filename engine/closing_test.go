@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/link/linktest"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/panjf2000/gnet/v2"
 	"github.com/stretchr/testify/assert"
@@ -44,14 +44,10 @@ func (c *fakeConn) ecrs(t *testing.T) []s13.ECR {
 	t.Helper()
 	var out []s13.ECR
 	for _, b := range c.written {
-		for len(b) > 0 {
-			n, err := framing.FrameLen(b, 0)
-			require.NoError(t, err)
-			require.Positive(t, n)
-			req, err := s13.ParseECR(b[:n])
+		for _, msg := range linktest.Messages(t, b) {
+			req, err := s13.ParseECR(msg)
 			require.NoError(t, err)
 			out = append(out, req)
-			b = b[n:]
 		}
 	}
 	return out
@@ -140,7 +136,7 @@ var resets = []struct {
 }{
 	{"framing error", func(p *peer) { p.framingError(errors.New("test: bad header")) }},
 	{"stalled fragment", func(p *peer) {
-		p.frames.partial = append(p.frames.partial[:0], 1, 0, 0)
+		_ = p.frames.Feed([]byte{1, 0, 0}, p) // three bytes of a header: incomplete
 		p.frag.Expire(0)
 	}},
 }

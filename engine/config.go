@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/link"
 )
 
 // IdentityPolicy says which Origin-Host a DRA's connections present. RFC 6733 §2.1 allows one
@@ -103,7 +104,7 @@ const (
 	DefaultConnectTimeout    = 10 * time.Second
 	DefaultCERTimeout        = 5 * time.Second
 	DefaultDWRInterval       = 30 * time.Second
-	DefaultDPATimeout        = 2 * time.Second
+	DefaultDPATimeout        = link.DefaultDPATimeout
 	DefaultReconnectInterval = 5 * time.Second
 	DefaultMaxReconnectDelay = 5 * time.Minute
 	DefaultReconnectBackoff  = 1.5
@@ -113,8 +114,8 @@ const (
 	DefaultMaxOutboundBytes  = 4 << 20
 	DefaultFailoverLimit     = 2
 	DefaultFragmentTimeout   = 3 * time.Second
-	DefaultProductName       = "diam-gw"
-	MinDWRInterval           = 6 * time.Second // RFC 3539 §3.4.1: TwInit MUST NOT be below 6 s
+	DefaultProductName       = link.DefaultProductName
+	MinDWRInterval           = link.MinDWRInterval // RFC 3539 §3.4.1: TwInit MUST NOT be below 6 s
 	// NoFailover as FailoverLimit: a request whose connection fails is never resent (0 there
 	// means the default, as for every other field).
 	NoFailover = -1

@@ -18,14 +18,14 @@ import (
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/inbox"
+	"github.com/hsdfat8/diam-gw/internal/link"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/panjf2000/gnet/v2"
-	"github.com/valyala/bytebufferpool"
 )
 
 // Tick is the timing wheel's resolution: timers fire at most about this late.
-const Tick = 10 * time.Millisecond
+const Tick = link.Tick
 
 // Engine is the S13 client. Create it with New, then Start it; Check, Go and Stats may be called
 // from any goroutine; Close ends it.
@@ -85,9 +85,9 @@ type Engine struct {
 	free      []*request // recycled requests
 	all       []*request // every request made: the live ones are those taken and not completed
 	spare     []*request
-	touched   []*peer
-	dirty     []*peer // connections whose counters changed since they were last published
-	sessLo    uint32  // low part of the next generated Session-Id
+	touched   link.Queue[*peer] // connections with a batch to write this round
+	dirty     []*peer           // connections whose counters changed since they were last published
+	sessLo    uint32            // low part of the next generated Session-Id
 	servicing bool
 	stopping  bool
 	answer    s13.Answer // the answer being delivered; its fields alias the read buffer
@@ -141,9 +141,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		return nil, err
 	}
 	now := time.Now()
-	if cfg.OriginStateID == 0 {
-		cfg.OriginStateID = uint32(now.Unix())
-	}
+	link.DefaultOriginStateID(&cfg.OriginStateID, now)
 	seed := cfg.seed
 	if seed == 0 {
 		seed = uint64(now.UnixNano())
@@ -215,8 +213,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 				m:        fsm.New(fcfg, rng.Uint64()),
 				slots:    newSlotTable(cfg.MaxInFlight, rng.Uint32()),
 				usableAt: -1,
-				out:      bytebufferpool.Get(),
-				frames:   reassembler{max: cfg.MaxMessageSize},
+				frames:   link.Reassembler{Max: cfg.MaxMessageSize},
 			}
 			p.stats.p, p.frag.p = p, p
 			p.tmpl = s13.NewECRTemplate(p.id.OriginHost, p.id.OriginRealm, cfg.DestinationRealm, cfg.DestinationHost, e.sessHi)
@@ -322,7 +319,7 @@ func (e *Engine) newClient() error {
 	}
 	cl, err := gnet.NewClient(&handler{e: e},
 		gnet.WithNumEventLoop(1),
-		gnet.WithLogger(quietLogger{}),
+		gnet.WithLogger(link.QuietLogger{}),
 		gnet.WithReadBufferCap(64<<10),
 		gnet.WithWriteBufferCap(256<<10),
 		gnet.WithTCPNoDelay(nodelay),
@@ -739,12 +736,3 @@ func (e *Engine) release() {
 		p.releaseBuffers()
 	}
 }
-
-// quietLogger keeps gnet's own logging (a process-wide default) out of the application's output.
-type quietLogger struct{}
-
-func (quietLogger) Debugf(string, ...any) {}
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Warnf(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(string, ...any) {}

@@ -3,7 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
-	"net"
+	"github.com/hsdfat8/diam-gw/internal/link/linktest"
 	"net/netip"
 	"slices"
 	"testing"
@@ -23,69 +23,8 @@ import (
 // hands each read to OnTraffic and reports closes with OnClose. Seeds: f.Add below and the
 // committed corpus in testdata/fuzz/<FuzzName>/.
 
-// fuzzConn is a gnet.Conn without a socket. The methods the engine's read and write paths use
-// are implemented; any other call panics on the nil embedded interface, which the fuzzer reports.
-type fuzzConn struct {
-	gnet.Conn
-	ctx    any
-	in     []byte // the next read
-	out    []byte // everything written
-	closed bool   // Close was called
-	reset  bool   // SetLinger(0) was called: the close is an RST
-	gone   bool   // OnClose has run
-}
-
-func (c *fuzzConn) Next(int) ([]byte, error) {
-	b := c.in
-	c.in = nil
-	return b, nil
-}
-
-func (c *fuzzConn) Discard(int) (int, error) {
-	n := len(c.in)
-	c.in = nil
-	return n, nil
-}
-
-func (c *fuzzConn) InboundBuffered() int { return len(c.in) }
-
-func (c *fuzzConn) Write(b []byte) (int, error) {
-	c.out = append(c.out, b...)
-	return len(b), nil
-}
-
-func (c *fuzzConn) Writev(bs [][]byte) (int, error) {
-	n := 0
-	for _, b := range bs {
-		k, _ := c.Write(b)
-		n += k
-	}
-	return n, nil
-}
-
-func (c *fuzzConn) Flush() error          { return nil }
-func (c *fuzzConn) OutboundBuffered() int { return 0 }
-func (c *fuzzConn) Context() any          { return c.ctx }
-func (c *fuzzConn) SetContext(ctx any)    { c.ctx = ctx }
-func (c *fuzzConn) Fd() int               { return -1 }
-
-func (c *fuzzConn) SetLinger(sec int) error {
-	c.reset = sec == 0
-	return nil
-}
-
-func (c *fuzzConn) Close() error {
-	c.closed = true
-	return nil
-}
-
-func (c *fuzzConn) LocalAddr() net.Addr {
-	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
-}
-
-func (c *fuzzConn) RemoteAddr() net.Addr {
-	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3868}
-}
+// fuzzConn is a gnet.Conn without a socket (see linktest.Conn).
+type fuzzConn = linktest.Conn
 
 // fuzzRig is an engine whose connections are fuzzConns, one per DRA.
 type fuzzRig struct {
@@ -125,7 +64,7 @@ func newFuzzRig(t testing.TB, dras int) *fuzzRig {
 	for _, p := range e.peers {
 		// Connecting without a dial: the fake conn is the dial's result.
 		p.m.Step(fsm.Event{Kind: fsm.EvStart})
-		c := &fuzzConn{ctx: &connCtx{p: p, attempt: p.attempt}}
+		c := &fuzzConn{LocalPort: 40000, RemotePort: 3868, Ctx: &connCtx{p: p, attempt: p.attempt}}
 		if _, act := r.h.OnOpen(c); act != gnet.None {
 			t.Fatalf("OnOpen refused the connection")
 		}
@@ -138,11 +77,11 @@ func newFuzzRig(t testing.TB, dras int) *fuzzRig {
 // OnTraffic returns, since gnet reuses it, so nothing may keep a reference to it.
 func (r *fuzzRig) read(i int, b []byte) {
 	c := r.conns[i]
-	if c.gone {
+	if c.Gone {
 		return
 	}
 	buf := append([]byte(nil), b...)
-	c.in = buf
+	c.In = buf
 	r.h.OnTraffic(c)
 	for k := range buf {
 		buf[k] = 0xa5
@@ -153,8 +92,8 @@ func (r *fuzzRig) read(i int, b []byte) {
 // drop reports connection i closed, as gnet does after Close or when the peer goes.
 func (r *fuzzRig) drop(i int) {
 	c := r.conns[i]
-	if !c.gone {
-		c.gone = true
+	if !c.Gone {
+		c.Gone = true
 		r.h.OnClose(c, nil)
 		r.check()
 	}
@@ -167,7 +106,7 @@ func markStarted(e *Engine) { e.life.Store(lifeRunning) }
 // open answers connection i's CER with a CEA 2001 from a relay.
 func (r *fuzzRig) open(i int) {
 	c := r.conns[i]
-	h, err := framing.ParseHeader(c.out)
+	h, err := framing.ParseHeader(c.Out)
 	if err != nil || h.Code != framing.CmdCapabilitiesExchange || !h.IsRequest() {
 		r.t.Fatalf("connection %d wrote no CER first (%v)", i, err)
 	}
@@ -202,7 +141,7 @@ func (r *fuzzRig) check() {
 // requests returns the Hop-by-Hop and End-to-End ids of the ECRs written on connection i.
 func (r *fuzzRig) requests(i int) [][2]uint32 {
 	var ids [][2]uint32
-	for b := r.conns[i].out; ; {
+	for b := r.conns[i].Out; ; {
 		n, err := framing.FrameLen(b, 0)
 		if err != nil || n == 0 || n > len(b) {
 			return ids
@@ -307,13 +246,13 @@ func readStream(t *testing.T, n int, patch bool, stream, splits []byte) ([]strin
 		}
 	}
 	r.read(0, nil) // the loop's round: the requests go out, all on the first connection
-	before := [2]int{len(r.conns[0].out), len(r.conns[1].out)}
+	before := [2]int{len(r.conns[0].Out), len(r.conns[1].Out)}
 	if patch {
 		stream = append([]byte(nil), stream...)
 		patchIDs(stream, r.requests(0))
 	}
 	for _, b := range fixtures.Reads(stream, splits) {
-		if r.conns[0].closed {
+		if r.conns[0].Closed {
 			break // gnet delivers nothing more once Close was called
 		}
 		r.read(0, b)
@@ -325,7 +264,7 @@ func readStream(t *testing.T, n int, patch bool, stream, splits []byte) ([]strin
 	}
 	// Bounded output: each message read gets at most one answer of about its own size.
 	for i, c := range r.conns {
-		if grown := len(c.out) - before[i]; grown > 2*len(stream)+(len(stream)/framing.HeaderLen+1)*1024+n*1024 {
+		if grown := len(c.Out) - before[i]; grown > 2*len(stream)+(len(stream)/framing.HeaderLen+1)*1024+n*1024 {
 			t.Fatalf("connection %d wrote %d bytes for %d read", i, grown, len(stream))
 		}
 	}
@@ -374,7 +313,7 @@ func FuzzEngineCEA(f *testing.F) {
 		r := newFuzzRig(t, 1)
 		in, want := append([]byte(nil), msg...), false
 		if len(in) >= framing.HeaderLen { // it answers our CER: the ids are not what is fuzzed here
-			copy(in[12:framing.HeaderLen], r.conns[0].out[12:framing.HeaderLen])
+			copy(in[12:framing.HeaderLen], r.conns[0].Out[12:framing.HeaderLen])
 		}
 		if n, err := framing.FrameLen(in, r.e.Config().MaxMessageSize); err == nil && n > 0 && n <= len(in) {
 			in = in[:n] // one message: what follows it is another test

@@ -237,42 +237,8 @@ func (e *Engine) resend(now int64) {
 	}
 }
 
-// flush writes each touched connection's batch with one write. A write error closes the
-// connection inside Write (gnet runs OnClose there); its requests then fail over in the next
-// round of service.
-func (e *Engine) flush() {
-	for i := 0; i < len(e.touched); i++ {
-		p := e.touched[i]
-		e.touched[i] = nil
-		p.touched = false
-		b := p.out.B
-		if len(b) == 0 {
-			continue
-		}
-		p.out.B = b[:0]
-		if c := p.conn; c != nil && !p.closing {
-			// Counted as sent before Write: a Write that fails runs OnClose inside it, and what
-			// was handed to it may have gone out in part.
-			p.flushes++
-			s := &p.stats
-			s.add(cBytesOut, uint64(len(b)))
-			s.add(cMsgsOut, p.batchMsgs)
-			s.add(cRequests, p.batchReqs)
-			s.add(cRetransmits, p.batchRetx)
-			p.batchMsgs, p.batchReqs, p.batchRetx = 0, 0, 0
-			_, _ = c.Write(b)
-		} else {
-			p.dropBatch()
-		}
-		if cap(p.out.B) > maxIdleBatch {
-			p.out.B = nil // a burst grew it: let the GC have it back
-		}
-	}
-	e.touched = e.touched[:0]
-}
-
-// maxIdleBatch is the largest batch buffer kept between drains.
-const maxIdleBatch = 1 << 20
+// flush writes each touched connection's batch with one write (peer.Flush).
+func (e *Engine) flush() { e.touched.Flush() }
 
 // wake makes the loop run service soon. Safe for concurrent use: only the caller that flips the
 // flag writes the wake-up byte, so a burst of submissions costs one write(2). A caller past the

@@ -11,11 +11,11 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/link"
 	"github.com/hsdfat8/diam-gw/internal/ratelog"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/panjf2000/gnet/v2"
-	"github.com/valyala/bytebufferpool"
 )
 
 // peer is one connection slot of a DRA: its state machine, the current transport, its pending
@@ -32,14 +32,13 @@ type peer struct {
 	attempt    uint64             // dial attempt number; stale dial results carry an older one
 	dialCancel context.CancelFunc // cancels the dial in flight
 	closing    bool               // Close issued on conn: ignore what else it says
-	out        *bytebufferpool.ByteBuffer
-	flushes    uint32 // batches handed to gnet's Write; a request encoded since the last one is still in out
-	batchMsgs  uint64 // messages in out, counted once written
-	batchReqs  uint64 // ECRs among them
-	batchRetx  uint64 // ECRs among those with the T flag
-	frames     reassembler
+	out        link.Batch         // queued in e.touched while it holds bytes
+	flushes    uint32             // batches handed to gnet's Write; a request encoded since the last one is still in out
+	batchMsgs  uint64             // messages in out, counted once written
+	batchReqs  uint64             // ECRs among them
+	batchRetx  uint64             // ECRs among those with the T flag
+	frames     link.Reassembler
 	now        int64 // loop clock of the read being handled
-	touched    bool  // out holds bytes to flush
 	rearmed    bool  // the watchdog was re-armed by a message of the current read
 
 	slots    slotTable
@@ -82,10 +81,10 @@ func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
 		e.failover(p)
 	}
 	if do.Has(fsm.ActSendDWA) && req != nil {
-		p.reply(framing.AppendDWA(p.buf(), *req, framing.Success, &p.id))
+		p.reply(link.DWA(p.buf(), *req, &p.id))
 	}
 	if do.Has(fsm.ActSendDPA) && req != nil {
-		p.reply(framing.AppendDPA(p.buf(), *req, p.dpaResult(), &p.id))
+		p.reply(link.DPA(p.buf(), *req, p.dpaResult(), &p.id))
 	}
 	if do.Has(fsm.ActSendCER) {
 		h, x := p.issue(&p.sent.cer)
@@ -175,10 +174,32 @@ func (p *peer) buf() []byte { return p.out.B }
 func (p *peer) write(b []byte) {
 	p.out.B = b
 	p.batchMsgs++
-	if !p.touched {
-		p.touched = true
-		p.e.touched = append(p.e.touched, p)
+	p.e.touched.Add(p)
+}
+
+// OutBatch is the batch e.touched flushes.
+func (p *peer) OutBatch() *link.Batch { return &p.out }
+
+// Flush writes the round's batch with one Write, counted as sent before it: a Write that fails
+// runs OnClose inside it (its requests then fail over in the next round of service), and what
+// was handed to it may have gone out in part. A connection gone or closing drops its batch.
+func (p *peer) Flush(b []byte) {
+	if len(b) == 0 {
+		return
 	}
+	c := p.conn
+	if c == nil || p.closing {
+		p.dropBatch()
+		return
+	}
+	p.flushes++
+	s := &p.stats
+	s.add(cBytesOut, uint64(len(b)))
+	s.add(cMsgsOut, p.batchMsgs)
+	s.add(cRequests, p.batchReqs)
+	s.add(cRetransmits, p.batchRetx)
+	p.batchMsgs, p.batchReqs, p.batchRetx = 0, 0, 0
+	_, _ = c.Write(b)
 }
 
 // reply is write for an answer to one of the peer's own requests (DWA, DPA, E-bit 3001). All a
@@ -215,7 +236,7 @@ func (p *peer) unsent() int {
 
 // dropBatch discards the batch: its connection is gone, or going.
 func (p *peer) dropBatch() {
-	p.out.Reset()
+	p.out.Drop()
 	p.batchMsgs, p.batchReqs, p.batchRetx = 0, 0, 0
 }
 
@@ -256,7 +277,7 @@ func (p *peer) closeConn(reset bool) {
 	p.closing = true
 	p.e.setUsable(p, false)
 	if reset {
-		_ = p.conn.SetLinger(0)
+		link.SetRST(p.conn)
 	}
 	_ = p.conn.Close()
 }
@@ -337,7 +358,7 @@ func (p *peer) opened(c gnet.Conn, attempt uint64) bool {
 	p.dialCancel = nil
 	p.conn, p.closing = c, false
 	p.sent = sentReqs{} // nothing sent on an earlier transport is answered on this one
-	p.frames.reset()
+	p.frames.Reset()
 	p.dropBatch()
 	p.stats.connected(c.LocalAddr().String(), c.RemoteAddr().String())
 	p.stats.inc(cOpens)
@@ -355,19 +376,14 @@ func (p *peer) closed(err error) {
 	}
 	p.conn = nil
 	p.closing = false
-	p.frames.reset()
+	p.frames.Reset()
 	p.e.wheel.Stop(&p.frag.timer)
 	p.dropBatch()
 	p.step(fsm.Event{Kind: fsm.EvTransportLost}, nil)
 }
 
-// releaseBuffers returns the batch buffer to the pool once the slot will not connect again.
-func (p *peer) releaseBuffers() {
-	if p.out != nil {
-		bytebufferpool.Put(p.out)
-		p.out = nil
-	}
-}
+// releaseBuffers lets the GC have the batch buffer once the slot will not connect again.
+func (p *peer) releaseBuffers() { p.out.B = nil }
 
 var _ wheel.Expirer = (*peer)(nil)
 
@@ -384,9 +400,9 @@ type fragWatch struct {
 // when the read completed messages, so that a busy stream whose reads keep ending mid-message
 // (it happens at every read boundary under load) is not mistaken for a stalled one.
 func (f *fragWatch) watch(now int64) {
-	w, cut := f.p.e.wheel, f.p.frames.cut
+	w, cut := f.p.e.wheel, f.p.frames.Cut()
 	switch {
-	case len(f.p.frames.partial) == 0:
+	case f.p.frames.Pending() == 0:
 		w.Stop(&f.timer)
 	case !f.timer.Armed() || cut != f.seen:
 		f.seen = cut
@@ -396,9 +412,9 @@ func (f *fragWatch) watch(now int64) {
 
 // Expire resets the stream: the message did not complete in time.
 func (f *fragWatch) Expire(int64) {
-	if f.p.conn != nil && !f.p.closing && len(f.p.frames.partial) > 0 {
+	if f.p.conn != nil && !f.p.closing && f.p.frames.Pending() > 0 {
 		f.p.framingError(fmt.Errorf("a message stayed incomplete for %v (%d bytes of it received)",
-			f.p.e.cfg.FragmentTimeout, len(f.p.frames.partial)))
+			f.p.e.cfg.FragmentTimeout, f.p.frames.Pending()))
 	}
 }
 

@@ -164,16 +164,13 @@ func (e *Engine) resetPeers() {
 			p.dialCancel = nil
 		}
 		p.attempt++
-		p.conn, p.closing, p.touched, p.rearmed = nil, false, false, false
-		p.frames.reset()
+		p.conn, p.closing, p.rearmed = nil, false, false
+		p.frames.Reset()
 		p.sent = sentReqs{} // their answers would come on sockets that are gone
-		if p.out != nil {
-			p.dropBatch()
-		}
+		p.dropBatch()
 		p.stats.setState(fsm.Disconnected) // resume announces it
 	}
-	clear(e.touched)
-	e.touched = e.touched[:0]
+	e.touched.Reset()
 }
 
 // resume is a new loop's first task: each connection starts over from Disconnected (announced

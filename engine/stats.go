@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/link"
 	"github.com/hsdfat8/diam-gw/s13"
 )
 
@@ -219,9 +220,7 @@ func (s *connStats) inFlight(d int64) { s.add(cInFlight, uint64(d)) }
 // publish makes the loop's counters visible to Stats. Loop only (or the closing goroutine once
 // the loop has stopped).
 func (s *connStats) publish() {
-	for i := range s.c {
-		s.pub[i].Store(s.c[i])
-	}
+	link.Publish(s.c[:], s.pub[:])
 	s.dirty = false
 }
 

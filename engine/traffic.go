@@ -6,6 +6,7 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/link"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/panjf2000/gnet/v2"
 )
@@ -23,16 +24,16 @@ func (p *peer) traffic(c gnet.Conn, now int64) gnet.Action {
 		return gnet.None
 	}
 	p.rearmed, p.now = false, now
-	if err := p.frames.feed(data, p); err != nil {
+	if err := p.frames.Feed(data, p); err != nil {
 		p.framingError(err)
 	}
 	p.frag.watch(now)
 	return gnet.None
 }
 
-// frame handles one message cut by the reassembler; false stops the cutting (the connection is
+// Frame handles one message cut by the reassembler; false stops the cutting (the connection is
 // closing).
-func (p *peer) frame(msg []byte) bool {
+func (p *peer) Frame(msg []byte) bool {
 	p.message(msg, p.now)
 	return !p.closing && p.conn != nil
 }
@@ -40,7 +41,7 @@ func (p *peer) frame(msg []byte) bool {
 // framingError resets a stream that broke the framing rules: it cannot be resynchronised
 // (RFC 6733 §2.1).
 func (p *peer) framingError(err error) {
-	p.frames.reset()
+	p.frames.Reset()
 	p.e.wheel.Stop(&p.frag.timer)
 	p.stats.inc(cProtocolErrors)
 	p.stats.setError(&Error{Err: ErrProtocol, DRA: p.dra.name, Conn: p.index, Cause: err})
@@ -130,12 +131,12 @@ func (p *peer) message(msg []byte, now int64) {
 		p.stats.inc(cUnknownAnswers)
 		return
 	}
-	// RFC 6733 §6.1.4 / §7.1.3: a request for a command we do not support gets an E-bit 3001.
-	rc, text := framing.CommandUnsupported, "command not supported by this client"
-	if h.Code == framing.CmdCapabilitiesExchange {
-		rc, text = framing.UnableToComply, "capabilities already exchanged on this connection"
+	if h.Code == framing.CmdCapabilitiesExchange { // the exchange stands (see link.SecondCER)
+		p.reply(link.SecondCER(p.buf(), h, p.capabilities()))
+		return
 	}
-	p.reply(framing.AppendErrorFor(p.buf(), msg, &h, &p.id, rc, text))
+	// RFC 6733 §6.1.4 / §7.1.3: a request for a command we do not support gets an E-bit 3001.
+	p.reply(link.Unsupported(p.buf(), msg, &h, &p.id))
 }
 
 // answer completes the request an ECA (or a DRA's answer-message in its place) belongs to.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -322,4 +323,29 @@ func TestLoopTime(t *testing.T) {
 	assert.False(t, lt[0].After(lt[1]), "not after the callback's own clock reading")
 	assert.True(t, lt[2].Equal(lt[0]), "Epoch().Add(LoopElapsed()) = LoopTime()")
 	assert.False(t, e.Epoch().After(before), "the clock started at New")
+}
+
+// A CER on an open connection is refused with the answer the server gives too (link.SecondCER):
+// a CEA with 5012 and no E bit, our capabilities in it; the connection stays and carries ECRs.
+func TestSecondCERAnsweredWithCEA5012(t *testing.T) {
+	peer := testpeer.StartT(t, testpeer.Config{})
+	e := startEngine(t, testConfig(peer.Addr()))
+	c := peer.Conns()[0]
+	cer := framing.AppendCER(nil, 91, 92, &framing.Capabilities{OriginHost: "eir.test.local",
+		OriginRealm: "test.local", VendorID: framing.Vendor3GPP, ProductName: "testpeer",
+		HostIPAddresses: []netip.Addr{netip.MustParseAddr("127.0.0.1")}})
+	require.NoError(t, c.Write(cer))
+	ev, err := peer.Await(ctxT(t, 2*time.Second), testpeer.GotOther)
+	require.NoError(t, err)
+	assert.Equal(t, framing.CmdCapabilitiesExchange, ev.Header.Code)
+	assert.False(t, ev.Header.IsRequest())
+	assert.False(t, ev.Header.IsError(), "5012 is not a protocol error: no E bit (RFC 6733 §7.1.5)")
+	assert.EqualValues(t, 91, ev.Header.HopByHop)
+	cea, err := framing.ParseCEA(ev.Msg)
+	require.NoError(t, err)
+	assert.Equal(t, framing.UnableToComply, cea.ResultCode)
+	assert.Equal(t, "gw.test.local", cea.OriginHost)
+	assert.True(t, cea.Supports(framing.AppS13), "our capabilities, as the CEA grammar wants")
+	_, err = e.Check(ctxT(t, 2*time.Second), testReq)
+	require.NoError(t, err, "the connection stays")
 }

@@ -16,6 +16,17 @@ const MaxMessageLength = 1<<24 - 1
 // below 20, not a multiple of 4, or above max (max <= 0 means DefaultMaxMessageSize) are errors,
 // and the stream cannot be resynchronised after one (RFC 6733 §2.1: close the transport).
 func FrameLen(b []byte, max int) (int, error) {
+	n, err := MessageLength(b, max)
+	if err != nil || len(b) < n {
+		return 0, err
+	}
+	return n, nil
+}
+
+// MessageLength returns the Message Length of the header at the start of b, validated as FrameLen
+// validates it, as soon as its first four bytes are present (0 before), whether or not the rest
+// of the message is: a reassembler that holds part of a message knows from it how much to add.
+func MessageLength(b []byte, max int) (int, error) {
 	if len(b) < 4 {
 		return 0, nil
 	}
@@ -28,9 +39,6 @@ func FrameLen(b []byte, max int) (int, error) {
 	}
 	if int(length) > max {
 		return 0, fmt.Errorf("%w: Message Length %d exceeds %d", ErrMessageTooLarge, length, max)
-	}
-	if len(b) < int(length) {
-		return 0, nil
 	}
 	return int(length), nil
 }

@@ -151,3 +151,23 @@ func concat(parts ...[]byte) []byte {
 	}
 	return out
 }
+
+// MessageLength reads the length from the first four bytes, before the rest has arrived, and
+// judges the header exactly as FrameLen does.
+func TestMessageLength(t *testing.T) {
+	dwr := vector(t, "03_dwr")
+	for n := 0; n < 4; n++ {
+		got, err := framing.MessageLength(dwr[:n], 0)
+		require.NoError(t, err)
+		require.Zero(t, got, "prefix of %d bytes", n)
+	}
+	for n := 4; n <= len(dwr); n++ {
+		got, err := framing.MessageLength(dwr[:n], 0)
+		require.NoError(t, err)
+		require.Equal(t, len(dwr), got, "prefix of %d bytes", n)
+	}
+	_, err := framing.MessageLength([]byte{2, 0, 0, 20}, 0)
+	assert.ErrorIs(t, err, framing.ErrVersion)
+	_, err = framing.MessageLength([]byte{1, 0, 8, 0}, 1024)
+	assert.ErrorIs(t, err, framing.ErrMessageTooLarge)
+}

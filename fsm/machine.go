@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/link"
 )
 
 // Config holds the timer values a Machine arms. Zero fields take the defaults below.
@@ -33,7 +34,7 @@ const (
 	DefaultConnectTimeout    = 10 * time.Second
 	DefaultCEATimeout        = 5 * time.Second
 	DefaultCERTimeout        = 10 * time.Second
-	DefaultDPATimeout        = 2 * time.Second
+	DefaultDPATimeout        = link.DefaultDPATimeout
 	DefaultDPRGrace          = 2 * time.Second
 	DefaultBackoffInitial    = 5 * time.Second
 	DefaultBackoffMultiplier = 1.5

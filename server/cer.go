@@ -57,10 +57,10 @@ func (c *conn) cer(msg []byte, h *framing.Header, now int64) {
 	out := c.step(fsm.Event{Kind: ev}, h, now)
 	if out.Do.Has(fsm.ActSendCEA) {
 		if rc == framing.UnknownPeer {
-			c.out = framing.AppendAnswerMessage(c.out, *h, &s.id, &framing.ErrorAnswer{ResultCode: rc, ErrorMessage: text})
+			c.out.B = framing.AppendAnswerMessage(c.out.B, *h, &s.id, &framing.ErrorAnswer{ResultCode: rc, ErrorMessage: text})
 		} else {
 			caps := c.capabilities()
-			c.out = framing.AppendCEA(c.out, *h, rc, &caps, text)
+			c.out.B = framing.AppendCEA(c.out.B, *h, rc, &caps, text)
 		}
 		l.touch(c)
 	}

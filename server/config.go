@@ -8,6 +8,7 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/internal/confcheck"
+	"github.com/hsdfat8/diam-gw/internal/link"
 )
 
 // DuplicatePolicy says what a CER gets when its Origin-Host is already connected.
@@ -47,7 +48,7 @@ type Config struct {
 
 	DWRInterval       time.Duration // Tw for our DWRs on idle connections; default 30 s, at least 6 s; ±2 s jitter
 	CERTimeout        time.Duration // a connection that sends no CER within this is closed; default 10 s
-	DPATimeout        time.Duration // how long Close waits for the DPAs to its DPRs; default 1 s
+	DPATimeout        time.Duration // how long Close waits for the DPAs to its DPRs; default 2 s
 	MaxMessageSize    int           // largest accepted message; default 64 KiB
 	MaxOutboundBytes  int           // unsent answer bytes above which a client that does not read is disconnected; default 16 MiB
 	MaxDelayedPerConn int           // delayed answers pending per connection; more are dropped and counted; default 65536
@@ -72,13 +73,13 @@ type Config struct {
 // Defaults.
 const (
 	DefaultListen            = "127.0.0.1:3868"
-	DefaultProductName       = "diam-gw"
+	DefaultProductName       = link.DefaultProductName
 	DefaultDWRInterval       = 30 * time.Second
 	DefaultCERTimeout        = 10 * time.Second
-	DefaultDPATimeout        = time.Second
+	DefaultDPATimeout        = link.DefaultDPATimeout
 	DefaultMaxOutboundBytes  = 16 << 20
 	DefaultMaxDelayedPerConn = 65536
-	MinDWRInterval           = 6 * time.Second // RFC 3539 §3.4.1: Tw MUST NOT be below 6 s
+	MinDWRInterval           = link.MinDWRInterval // RFC 3539 §3.4.1: Tw MUST NOT be below 6 s
 	// DPRGrace is how long a connection stays open after we answered the client's DPR: the DPR
 	// sender closes (RFC 6733 §5.4), but a client that does not is not kept forever.
 	DPRGrace = time.Second

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/link"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/panjf2000/gnet/v2"
 )
@@ -29,10 +30,10 @@ type conn struct {
 	idx         int       // position in l.conns
 	m           *fsm.Responder
 	want        closeMode
-	closeIssued bool // the close was handed to gnet: no more output
-	touched     bool
-	out         []byte // answers batched for the flush
-	partial     []byte // an incomplete frame carried over to the next read
+	closeIssued bool             // the close was handed to gnet: no more output
+	out         link.Batch       // answers batched for the flush, queued in l.touched
+	frames      link.Reassembler // cuts the stream; holds a message cut by the end of a read
+	now         int64            // loop clock of the read being handled
 	remote      string
 	ip          netip.Addr // our address on this socket, for Host-IP-Address
 	peerHost    string     // Origin-Host from the CER
@@ -50,7 +51,8 @@ type conn struct {
 }
 
 func newConn(l *loop, gc gnet.Conn, now int64) *conn {
-	c := &conn{l: l, gc: gc, idx: len(l.conns), m: fsm.NewResponder(l.s.fsm, l.rng.Uint64()), hbh: l.rng.Uint32()}
+	c := &conn{l: l, gc: gc, idx: len(l.conns), m: fsm.NewResponder(l.s.fsm, l.rng.Uint64()), hbh: l.rng.Uint32(),
+		frames: link.Reassembler{Max: l.s.cfg.MaxMessageSize}}
 	c.dq.prev, c.dq.next = &c.dq, &c.dq
 	if a := gc.RemoteAddr(); a != nil {
 		c.remote = a.String()
@@ -75,58 +77,65 @@ func (c *conn) nextHopByHop() uint32 {
 	return c.hbh
 }
 
-// traffic handles the bytes of one read: it completes the frame carried over from the last read
-// with just the bytes it lacks, then cuts the rest of data in place, keeping only an incomplete
-// tail. So a pipelining client costs no copy except at the frame that straddles two reads.
+// traffic handles the bytes of one read: c.frames cuts them in place, copying only a message
+// cut by the end of the read, so a pipelining client costs no copy but at the frame that
+// straddles two reads.
 func (c *conn) traffic(data []byte, now int64) {
 	if c.want != keepOpen {
 		return // closing: input is ignored
 	}
 	c.rearmed = false
-	max := c.l.s.cfg.MaxMessageSize
-	if len(c.partial) > 0 {
-		if len(c.partial) < 4 { // the length field first
-			k := min(4-len(c.partial), len(data))
-			c.partial = append(c.partial, data[:k]...)
-			data = data[k:]
-		}
-		if len(c.partial) >= 4 {
-			if _, err := framing.FrameLen(c.partial, max); err != nil {
-				c.framingError(err)
-				return
-			}
-			need := int(c.partial[1])<<16 | int(c.partial[2])<<8 | int(c.partial[3])
-			k := min(need-len(c.partial), len(data))
-			c.partial = append(c.partial, data[:k]...)
-			data = data[k:]
-			if len(c.partial) == need {
-				c.message(c.partial, now)
-				c.partial = c.partial[:0]
-			}
-		}
-		if len(c.partial) > 0 || c.want != keepOpen {
-			return // still incomplete (data is used up), or closing
-		}
+	c.now = now
+	if err := c.frames.Feed(data, c); err != nil {
+		c.framingError(err)
 	}
-	for len(data) > 0 {
-		n, err := framing.FrameLen(data, max)
-		if err != nil {
-			c.framingError(err)
+}
+
+// Frame handles one message cut by c.frames; false stops the cutting: the connection is closing.
+func (c *conn) Frame(msg []byte) bool {
+	c.message(msg, c.now)
+	return c.want == keepOpen
+}
+
+// OutBatch is the batch l.touched flushes.
+func (c *conn) OutBatch() *link.Batch { return &c.out }
+
+// Flush writes the event's answers with one Write, closes a client that does not read them
+// (more than MaxOutboundBytes unsent), and carries out a requested close; an RST one drops the
+// batch. A Write that fails closes the connection inside it (gnet runs OnClose there), which only
+// clears c.gc. The connection whose OnTraffic is running (l.cur) is closed by returning
+// gnet.Close (immediate) rather than by a queued Close.
+func (c *conn) Flush(b []byte) {
+	l := c.l
+	gc := c.gc
+	if gc == nil {
+		return // closed earlier in this event
+	}
+	if len(b) > 0 && !c.closeIssued && c.want != closeRST {
+		l.ctr[cWrites]++
+		l.ctr[cBytesOut] += uint64(len(b))
+		if _, err := gc.Write(b); err != nil || c.gc == nil {
 			return
 		}
-		if n == 0 {
-			break
-		}
-		c.message(data[:n], now)
-		data = data[n:]
-		if c.want != keepOpen {
-			return
+		if n := gc.OutboundBuffered(); n > l.s.cfg.MaxOutboundBytes && c.want == keepOpen {
+			l.ctr[cSlowConsumerCloses]++
+			if ok, k := l.warns.Allow(c.now); ok {
+				l.s.log.Warn("client does not read its answers, closing", "remote", c.remote,
+					"unsent_bytes", n, "suppressed", k)
+			}
+			c.want = closeFIN
 		}
 	}
-	if len(data) > 0 {
-		c.partial = append(c.partial[:0], data...) // data aliases gnet's read buffer: copy
-	} else if cap(c.partial) > 2*max {
-		c.partial = nil
+	if c.want != keepOpen && !c.closeIssued {
+		c.closeIssued = true
+		if c.want == closeRST {
+			link.SetRST(gc) // the stream cannot be trusted (RFC 6733 §2.1)
+		}
+		if c == l.cur {
+			l.act = gnet.Close
+		} else {
+			_ = gc.Close()
+		}
 	}
 }
 
@@ -134,8 +143,10 @@ func (c *conn) traffic(data []byte, now int64) {
 // §2.1, §7: close the transport abortively).
 func (c *conn) framingError(err error) {
 	c.l.ctr[cFramingErrors]++
-	c.l.s.log.Warn("framing error, resetting the connection", "remote", c.remote, "err", err)
-	c.partial = c.partial[:0]
+	if ok, n := c.l.warns.Allow(c.now); ok {
+		c.l.s.log.Warn("framing error, resetting the connection", "remote", c.remote, "err", err, "suppressed", n)
+	}
+	c.frames.Reset()
 	c.close(closeRST)
 }
 
@@ -188,11 +199,11 @@ func (c *conn) process(msg []byte, h *framing.Header, now int64) {
 	l := c.l
 	if h.Code == framing.CmdCapabilitiesExchange && h.IsRequest() {
 		// RFC 6733 R-Open R-Conn-CER R-Reject: the capabilities stand; a second exchange on the
-		// connection is refused (freeDiameter answers the same way) without dropping it.
+		// connection is refused without dropping it (the answer: link.SecondCER).
 		l.ctr[cCERs]++
 		l.ctr[cCERRejects]++
 		caps := c.capabilities()
-		c.out = framing.AppendCEA(c.out, *h, framing.UnableToComply, &caps, "capabilities already exchanged on this connection")
+		c.out.B = link.SecondCER(c.out.B, *h, &caps)
 		l.touch(c)
 		return
 	}
@@ -235,7 +246,7 @@ func (c *conn) closed(err error) {
 		c.registered = false
 	}
 	c.gc = nil
-	c.out, c.partial = nil, nil
+	c.out.B, c.frames = nil, link.Reassembler{}
 	s.log.Debug("connection closed", "remote", c.remote, "origin_host", c.peerHost, "err", err)
 }
 

@@ -2,7 +2,7 @@ package server
 
 import (
 	"bytes"
-	"net"
+	"github.com/hsdfat8/diam-gw/internal/link/linktest"
 	"net/netip"
 	"testing"
 
@@ -19,59 +19,8 @@ import (
 // gnet.Conn stands in for the socket; the test plays gnet's part. Seeds: f.Add below and the
 // committed corpus in testdata/fuzz/FuzzServerRead/.
 
-// fuzzConn is a gnet.Conn without a socket. The methods the server's read and write paths use
-// are implemented; any other call panics on the nil embedded interface, which the fuzzer reports.
-type fuzzConn struct {
-	gnet.Conn
-	ctx    any
-	in     []byte // the next read
-	out    []byte // everything written
-	closed bool   // Close was called, or OnTraffic returned gnet.Close
-	unsent int    // what OutboundBuffered reports: bytes gnet holds that the peer has not read
-}
-
-func (c *fuzzConn) Next(int) ([]byte, error) {
-	b := c.in
-	c.in = nil
-	return b, nil
-}
-
-func (c *fuzzConn) Discard(int) (int, error) {
-	n := len(c.in)
-	c.in = nil
-	return n, nil
-}
-
-func (c *fuzzConn) InboundBuffered() int { return len(c.in) }
-
-func (c *fuzzConn) Write(b []byte) (int, error) {
-	c.out = append(c.out, b...)
-	return len(b), nil
-}
-
-func (c *fuzzConn) Flush() error              { return nil }
-func (c *fuzzConn) OutboundBuffered() int     { return c.unsent }
-func (c *fuzzConn) Context() any              { return c.ctx }
-func (c *fuzzConn) SetContext(ctx any)        { c.ctx = ctx }
-func (c *fuzzConn) EventLoop() gnet.EventLoop { return nil } // the server keys its loops by it
-func (c *fuzzConn) Fd() int                   { return -1 }
-func (c *fuzzConn) SetLinger(int) error       { return nil }
-func (c *fuzzConn) Close() error              { c.closed = true; return nil }
-func (c *fuzzConn) LocalAddr() net.Addr       { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 3868} }
-func (c *fuzzConn) RemoteAddr() net.Addr {
-	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
-}
-func (c *fuzzConn) SetNoDelay(bool) error    { return nil }
-func (c *fuzzConn) SetReadBuffer(int) error  { return nil }
-func (c *fuzzConn) SetWriteBuffer(int) error { return nil }
-func (c *fuzzConn) Writev(bs [][]byte) (int, error) {
-	n := 0
-	for _, b := range bs {
-		k, _ := c.Write(b)
-		n += k
-	}
-	return n, nil
-}
+// fuzzConn is a gnet.Conn without a socket (see linktest.Conn).
+type fuzzConn = linktest.Conn
 
 // wholeMessages reports whether b is a sequence of complete, well-framed Diameter messages.
 func wholeMessagesIn(b []byte) bool {
@@ -156,26 +105,26 @@ func serveStream(t *testing.T, hd Handler, stream, splits []byte) ([]byte, Stats
 		t.Fatal(err)
 	}
 	h := &handler{s: s}
-	c := &fuzzConn{}
+	c := &fuzzConn{LocalPort: 3868, RemotePort: 40000}
 	if _, act := h.OnOpen(c); act != gnet.None {
 		t.Fatal("OnOpen refused the connection")
 	}
 	for _, b := range fixtures.Reads(stream, splits) {
 		buf := append([]byte(nil), b...)
-		c.in = buf
+		c.In = buf
 		if h.OnTraffic(c) == gnet.Close {
-			c.closed = true
+			c.Closed = true
 		}
 		for k := range buf { // gnet reuses its read buffer: nothing may keep a reference
 			buf[k] = 0xa5
 		}
-		if !wholeMessagesIn(c.out) {
-			t.Fatalf("the server wrote something that is not whole Diameter messages: %x", c.out)
+		if !wholeMessagesIn(c.Out) {
+			t.Fatalf("the server wrote something that is not whole Diameter messages: %x", c.Out)
 		}
 		if st := s.Stats(); st.Answers > st.Requests {
 			t.Fatalf("%d answers to %d requests", st.Answers, st.Requests)
 		}
-		if c.closed {
+		if c.Closed {
 			break // gnet delivers nothing more once the connection is closed
 		}
 	}
@@ -184,5 +133,5 @@ func serveStream(t *testing.T, hd Handler, stream, splits []byte) ([]byte, Stats
 	if st.Connections != 0 || st.Peers != 0 {
 		t.Fatalf("after the close: %d connections, %d peers", st.Connections, st.Peers)
 	}
-	return c.out, st
+	return c.Out, st
 }

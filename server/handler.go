@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/link"
 )
 
 // This file is the hand-off of every request other than CER, DWR and DPR to the Handler, and the
@@ -35,37 +36,37 @@ func (c *conn) request(msg []byte, h *framing.Header, now int64) {
 	s := l.s
 	l.ctr[cRequests]++
 	if s.cfg.Handler == nil {
-		c.out = framing.AppendErrorFor(c.out, msg, h, &s.id, framing.CommandUnsupported, "")
+		c.out.B = link.Unsupported(c.out.B, msg, h, &s.id)
 		l.ctr[cAnswers]++
 		l.ctr[cUnsupported]++
 		l.touch(c)
 		return
 	}
-	dst := c.out
+	dst := c.out.B
 	out, delay, panicked := c.serve(dst, msg, h)
 	switch {
 	case panicked:
 		l.ctr[cHandlerPanics]++
-		c.out = dst
+		c.out.B = dst
 		c.close(closeFIN)
 	case len(out) < len(dst) || !wholeMessages(out[len(dst):]):
 		l.ctr[cHandlerErrors]++
 		s.log.Warn("handler output is not whole Diameter messages, dropped", "remote", c.remote,
 			"command", framing.CommandName(h.Code, true))
 		if len(out) >= len(dst) {
-			c.out = out[:len(dst)]
+			c.out.B = out[:len(dst)]
 		} else {
-			c.out = dst
+			c.out.B = dst
 		}
 	case len(out) == len(dst):
 		l.ctr[cNoAnswer]++
-		c.out = out
+		c.out.B = out
 	case delay <= 0:
 		l.ctr[cAnswers]++
-		c.out = out
+		c.out.B = out
 		l.touch(c)
 	default:
-		c.out = out[:len(dst)] // keeps any capacity the handler grew
+		c.out.B = out[:len(dst)] // keeps any capacity the handler grew
 		c.delay(out[len(dst):], now+int64(delay))
 	}
 }
@@ -96,7 +97,7 @@ func wholeMessages(b []byte) bool {
 	return true
 }
 
-// delay parks a copy of ans (it lives in c.out, which the flush reuses) on the wheel until at.
+// delay parks a copy of ans (it lives in c.out.B, which the flush reuses) on the wheel until at.
 func (c *conn) delay(ans []byte, at int64) {
 	l := c.l
 	if c.nDelayed >= l.s.cfg.MaxDelayedPerConn {
@@ -120,7 +121,7 @@ func (c *conn) delayedDue(d *delayed) {
 	l := c.l
 	c.unlinkDelayed(d)
 	if c.want == keepOpen {
-		c.out = append(c.out, d.buf...)
+		c.out.B = append(c.out.B, d.buf...)
 		l.touch(c)
 		l.ctr[cAnswers]++
 	} else {

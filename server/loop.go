@@ -8,6 +8,8 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/link"
+	"github.com/hsdfat8/diam-gw/internal/ratelog"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/panjf2000/gnet/v2"
 )
@@ -23,13 +25,16 @@ type loop struct {
 	el      gnet.EventLoop
 	wheel   *wheel.Wheel
 	rng     *rand.Rand
-	conns   []*conn // open connections, for Close
-	touched []*conn // connections with output or a close to carry out in this event
+	conns   []*conn           // open connections, for Close
+	touched link.Queue[*conn] // connections with output or a close to carry out in this event
+	cur     *conn             // the connection whose OnTraffic is flushing, see flush
+	act     gnet.Action       // what that OnTraffic returns
+	warns   ratelog.Limiter   // log records clients' messages cause, on this loop
 	free    []*delayed
 	// hdr is the header handed to the Handler: a field, so that taking its address for an
 	// interface call does not move a local to the heap per request.
 	hdr framing.Header
-	ctr [numCounters]uint64 // counted during an event, published at its end
+	ctr [numCounters]uint64 // cumulative, loop-owned; published at the end of each event
 
 	pub         counters
 	active      atomic.Int32 // connections on this loop
@@ -41,9 +46,8 @@ type loop struct {
 // Pool bounds: a burst of delayed answers leaves at most this many entries (and buffers this
 // large) behind for reuse; the rest go to the GC.
 const (
-	maxFreeDelayed   = 16 << 10
-	maxPooledAnswer  = 4 << 10
-	maxIdleOutBuffer = 1 << 20
+	maxFreeDelayed  = 16 << 10
+	maxPooledAnswer = 4 << 10
 )
 
 func newLoop(s *Server, el gnet.EventLoop) *loop {
@@ -76,74 +80,24 @@ func (l *loop) Run(context.Context) error {
 }
 
 // touch queues c for the flush at the end of the current event.
-func (l *loop) touch(c *conn) {
-	if !c.touched {
-		c.touched = true
-		l.touched = append(l.touched, c)
-	}
-}
+func (l *loop) touch(c *conn) { l.touched.Add(c) }
 
-// flush writes each touched connection's batch with one Write and carries out requested closes.
-// cur is the connection whose OnTraffic is running: its close is returned as gnet.Close (immediate)
-// rather than queued. A Write that fails closes its connection inside Write (gnet runs OnClose
-// there), which only clears c.gc; nothing here is re-entered.
+// flush writes each touched connection's batch with one Write and carries out requested closes
+// (conn.Flush). cur is the connection whose OnTraffic is running: its close is returned as
+// gnet.Close rather than queued. Nothing here is re-entered.
 func (l *loop) flush(cur *conn) gnet.Action {
 	// Published before anything is written, so that a client that has its answer also sees it
 	// counted in Stats; the write counters follow at the end of the event.
 	l.publish()
-	act := gnet.None
-	for i := 0; i < len(l.touched); i++ {
-		c := l.touched[i]
-		l.touched[i] = nil
-		c.touched = false
-		gc := c.gc
-		if gc == nil {
-			continue // closed earlier in this event
-		}
-		if b := c.out; len(b) > 0 {
-			c.out = b[:0]
-			if !c.closeIssued && c.want != closeRST {
-				l.ctr[cWrites]++
-				l.ctr[cBytesOut] += uint64(len(b))
-				if _, err := gc.Write(b); err != nil || c.gc == nil {
-					continue
-				}
-				if gc.OutboundBuffered() > l.s.cfg.MaxOutboundBytes && c.want == keepOpen {
-					l.ctr[cSlowConsumerCloses]++
-					l.s.log.Warn("client does not read its answers, closing", "remote", c.remote,
-						"unsent_bytes", gc.OutboundBuffered())
-					c.want = closeFIN
-				}
-			}
-			if cap(c.out) > maxIdleOutBuffer {
-				c.out = nil // a burst grew it: let the GC have it back
-			}
-		}
-		if c.want != keepOpen && !c.closeIssued {
-			c.closeIssued = true
-			if c.want == closeRST {
-				_ = gc.SetLinger(0) // close sends RST: the stream cannot be trusted (RFC 6733 §2.1)
-			}
-			if c == cur {
-				act = gnet.Close
-			} else {
-				_ = gc.Close()
-			}
-		}
-	}
-	l.touched = l.touched[:0]
+	l.cur, l.act = cur, gnet.None
+	l.touched.Flush()
+	act := l.act
+	l.cur, l.act = nil, gnet.None
 	return act
 }
 
-// publish adds the event's counts to the shared counters.
-func (l *loop) publish() {
-	for i := range l.ctr {
-		if v := l.ctr[i]; v != 0 {
-			l.pub.v[i].Add(v)
-			l.ctr[i] = 0
-		}
-	}
-}
+// publish makes the event's counts visible to Stats.
+func (l *loop) publish() { link.Publish(l.ctr[:], l.pub.v[:]) }
 
 // disconnectAll runs on the loop for Close: Stop on every connection's state machine, which
 // sends DPR on the open ones and closes the ones still waiting for their CER.

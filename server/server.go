@@ -13,13 +13,14 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/link"
 	"github.com/panjf2000/gnet/v2"
 )
 
 // Tick is the resolution of the per-loop timing wheel: delayed answers go out at most about this
 // late (plus loop latency); while a loop has no delayed answers it is ticked ten times slower,
 // which is plenty for the watchdog's seconds.
-const Tick = 10 * time.Millisecond
+const Tick = link.Tick
 
 const idleTick = 10 * Tick
 
@@ -67,9 +68,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	now := time.Now()
-	if cfg.OriginStateID == 0 {
-		cfg.OriginStateID = uint32(now.Unix())
-	}
+	link.DefaultOriginStateID(&cfg.OriginStateID, now)
 	s := &Server{
 		cfg:     cfg,
 		log:     cfg.Logger,
@@ -152,7 +151,7 @@ func (s *Server) run() {
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithLoadBalancing(gnet.LeastConnections),
 		gnet.WithTicker(true),
-		gnet.WithLogger(quietLogger{}),
+		gnet.WithLogger(link.QuietLogger{}),
 		gnet.WithReadBufferCap(readBufferCap),
 		gnet.WithWriteBufferCap(writeBufferCap),
 		gnet.WithTCPNoDelay(gnet.TCPNoDelay),
@@ -322,12 +321,3 @@ func (f runnable) Run(context.Context) error {
 	f()
 	return nil
 }
-
-// quietLogger keeps gnet's own logging (a process-wide default) out of the application's output.
-type quietLogger struct{}
-
-func (quietLogger) Debugf(string, ...any) {}
-func (quietLogger) Infof(string, ...any)  {}
-func (quietLogger) Warnf(string, ...any)  {}
-func (quietLogger) Errorf(string, ...any) {}
-func (quietLogger) Fatalf(string, ...any) {}

@@ -26,16 +26,16 @@ func TestSlowConsumerRule(t *testing.T) {
 		c := &fuzzConn{}
 		_, act := h.OnOpen(c)
 		require.Equal(t, gnet.None, act)
-		c.in = framing.AppendCER(nil, 1, 1, &framing.Capabilities{
+		c.In = framing.AppendCER(nil, 1, 1, &framing.Capabilities{
 			OriginHost: "gw.test.local", OriginRealm: "test.local", VendorID: framing.Vendor3GPP, ProductName: "t",
 			HostIPAddresses:    []netip.Addr{netip.MustParseAddr("127.0.0.1")},
 			VendorSpecificApps: []framing.VendorApp{{VendorID: framing.Vendor3GPP, AuthAppID: framing.AppS13}},
 		})
 		require.Equal(t, gnet.None, h.OnTraffic(c), "CEA")
-		c.unsent = tc.unsent
+		c.Unsent = tc.unsent
 		req, m := framing.BeginMessage(nil, framing.Header{Flags: framing.FlagRequest, Code: 316, AppID: 16777251, HopByHop: 7, EndToEnd: 7})
 		req = framing.AppendString(req, framing.AVPSessionID, framing.AVPFlagMandatory, 0, "gw.test.local;1;1")
-		c.in = framing.EndMessage(req, m)
+		c.In = framing.EndMessage(req, m)
 		act = h.OnTraffic(c)
 		st := s.Stats()
 		assert.EqualValues(t, 1, st.Unsupported, "unsent %d: the request was answered", tc.unsent)

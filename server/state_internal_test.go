@@ -6,6 +6,7 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/link/linktest"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -49,16 +50,12 @@ func (c *conn) at(d time.Duration) { c.l.advance(int64(d)) }
 func (c *conn) sent(t *testing.T) []framing.Header {
 	t.Helper()
 	var hs []framing.Header
-	for b := c.out; len(b) > 0; {
-		n, err := framing.FrameLen(b, 0)
-		require.NoError(t, err)
-		require.Positive(t, n)
-		h, err := framing.ParseHeader(b[:n])
+	for _, msg := range linktest.Messages(t, c.out.B) {
+		h, err := framing.ParseHeader(msg)
 		require.NoError(t, err)
 		hs = append(hs, h)
-		b = b[n:]
 	}
-	c.out = c.out[:0]
+	c.out.B = c.out.B[:0]
 	return hs
 }
 

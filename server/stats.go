@@ -73,7 +73,8 @@ const (
 )
 
 // counters are a loop's published counts. The loop counts into a plain array while it works and
-// adds it here once per event, so a batch of requests costs a few atomic adds, not several each.
+// stores the cumulative values here once per event (link.Publish), so a batch of requests costs a
+// few atomic stores, not several atomic adds each.
 type counters struct {
 	_ [64]byte // keep the hot atomics of different loops off each other's cache line
 	v [numCounters]atomic.Uint64

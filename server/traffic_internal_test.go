@@ -2,11 +2,15 @@ package server
 
 import (
 	"bytes"
+	"log/slog"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/link"
+	"github.com/hsdfat8/diam-gw/internal/ratelog"
+	"github.com/hsdfat8/diam-gw/internal/ratelog/ratelogtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -19,13 +23,13 @@ func echo(dst, msg []byte, h *framing.Header) ([]byte, time.Duration) {
 	return dst, 0
 }
 
-// testConn is an open connection on a loop without gnet: traffic's output stays in c.out.
+// testConn is an open connection on a loop without gnet: traffic's output stays in c.out.B.
 func testConn(t *testing.T) *conn {
 	t.Helper()
 	s, err := New(Config{OriginHost: "eir.test.local", OriginRealm: "test.local", Handler: HandlerFunc(echo)})
 	require.NoError(t, err)
 	l := newLoop(s, nil)
-	c := &conn{l: l, m: openResponder(t, s)}
+	c := &conn{l: l, m: openResponder(t, s), frames: link.Reassembler{Max: s.cfg.MaxMessageSize}}
 	c.dq.prev, c.dq.next = &c.dq, &c.dq
 	return c
 }
@@ -52,8 +56,8 @@ func TestTrafficReassemblesAnySplit(t *testing.T) {
 			rest = rest[k:]
 		}
 		require.Equal(t, keepOpen, c.want)
-		require.Empty(t, c.partial, "nothing left over")
-		require.True(t, bytes.Equal(want, c.out), "trial %d: answers differ", trial)
+		require.Zero(t, c.frames.Pending(), "nothing left over")
+		require.True(t, bytes.Equal(want, c.out.B), "trial %d: answers differ", trial)
 		assert.EqualValues(t, 40, c.l.ctr[cRequests])
 	}
 }
@@ -72,4 +76,27 @@ func TestTrafficFramingErrorAtAnySplit(t *testing.T) {
 		c.traffic([]byte{1, 2, 3}, 0) // closing: ignored
 		assert.EqualValues(t, 1, c.l.ctr[cRequests], "only the good request before the bad header")
 	}
+}
+
+// A client cannot make the loop write a log record per bad stream: connections that each send a
+// bad header are all reset and counted, with one warning per interval on their loop, and the next
+// one says how many were left out.
+func TestFramingErrorWarningsRateLimited(t *testing.T) {
+	logs := &ratelogtest.Counter{}
+	s, err := New(Config{OriginHost: "eir.test.local", OriginRealm: "test.local", Logger: slog.New(logs)})
+	require.NoError(t, err)
+	l := newLoop(s, nil)
+	bad := []byte{2, 0, 0, 20}
+	const n = 50
+	for i := range n {
+		c := &conn{l: l, m: openResponder(t, s), frames: link.Reassembler{Max: s.cfg.MaxMessageSize}}
+		c.traffic(bad, int64(i)*int64(time.Millisecond))
+		require.Equal(t, closeRST, c.want, "every bad stream is reset")
+	}
+	assert.EqualValues(t, n, l.ctr[cFramingErrors])
+	assert.EqualValues(t, 1, logs.Warns(), "one record for the whole flood")
+	c := &conn{l: l, m: openResponder(t, s), frames: link.Reassembler{Max: s.cfg.MaxMessageSize}}
+	c.traffic(bad, int64(ratelog.DefaultEvery)+int64(time.Second))
+	assert.EqualValues(t, 2, logs.Warns(), "one more after the interval")
+	assert.EqualValues(t, n-1, logs.Suppressed(), "saying how many were left out")
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/link"
 )
 
 // This file carries out the connection's state machine (fsm.Responder: RFC 6733 §5.6.1's
@@ -21,20 +22,20 @@ func (c *conn) step(ev fsm.Event, h *framing.Header, now int64) fsm.ResponderOut
 	s := l.s
 	do := out.Do
 	if do.Has(fsm.ActSendDWA) && h != nil {
-		c.out = framing.AppendDWA(c.out, *h, framing.Success, &s.id)
+		c.out.B = link.DWA(c.out.B, *h, &s.id)
 		l.touch(c)
 	}
 	if do.Has(fsm.ActSendDPA) && h != nil {
-		c.out = framing.AppendDPA(c.out, *h, framing.Success, &s.id)
+		c.out.B = link.DPA(c.out.B, *h, framing.Success, &s.id)
 		l.touch(c)
 	}
 	if do.Has(fsm.ActSendDWR) {
-		c.out = framing.AppendDWR(c.out, c.nextHopByHop(), s.e2e.Next(), &s.id)
+		c.out.B = framing.AppendDWR(c.out.B, c.nextHopByHop(), s.e2e.Next(), &s.id)
 		l.touch(c)
 		l.ctr[cDWRSent]++
 	}
 	if do.Has(fsm.ActSendDPR) {
-		c.out = framing.AppendDPR(c.out, c.nextHopByHop(), s.e2e.Next(), &s.id, framing.Rebooting)
+		c.out.B = framing.AppendDPR(c.out.B, c.nextHopByHop(), s.e2e.Next(), &s.id, framing.Rebooting)
 		l.touch(c)
 		l.ctr[cDPRSent]++
 	}

@@ -67,7 +67,7 @@ type Event struct {
 	Conn   *Conn
 	Header framing.Header
 	Origin string // Origin-Host of the message, when it has one
-	Msg    []byte // a copy of the message (CER and DPA events only)
+	Msg    []byte // a copy of the message (CER, DPA and Other events only)
 	// Err is how the connection ended (Closed events only): the read error when the other side
 	// ended it (io.EOF for a FIN, an error matching syscall.ECONNRESET for an RST), nil when this
 	// side did (Close, Reset, Stop, a stream it could not parse).
@@ -407,6 +407,7 @@ func (c *Conn) handle(msg []byte) bool {
 		return c.ecr(msg)
 	default:
 		ev.Kind = GotOther
+		ev.Msg = msg
 		p.emit(ev)
 	}
 	return true
