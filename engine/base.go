@@ -20,7 +20,7 @@ type sentReqs struct{ cer, dwr, dpr sentReq }
 
 // issue gives a new base request its ids and remembers them in s, replacing an earlier request
 // of the same kind: its answer would come too late to mean anything.
-func (p *peer) issue(s *sentReq) (hbh, e2e uint32) {
+func (p *draConn) issue(s *sentReq) (hbh, e2e uint32) {
 	*s = sentReq{hbh: p.slots.baseID(), e2e: p.e.nextE2E(), pending: true}
 	return s.hbh, s.e2e
 }
@@ -41,7 +41,7 @@ func (s *sentReq) answeredBy(h *framing.Header) bool {
 // a pending DWR, counts toward REOPEN's three DWAs, nor ends a connection. It is still a message
 // received, as an ECA nobody asked for is: the state machine sees EvMessage (RFC 3539 §3.4.1:
 // any message resets Tw). The warning is rate-limited: a peer can send these in a loop.
-func (p *peer) unknownBase(h *framing.Header, now int64) {
+func (p *draConn) unknownBase(h *framing.Header, now int64) {
 	p.stats.inc(cUnknownBase)
 	if ok, n := p.warns.Allow(now); ok {
 		err := &Error{Err: ErrUnknownAnswer, DRA: p.dra.name, Conn: p.index,

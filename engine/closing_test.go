@@ -107,7 +107,7 @@ func submitRefused(t *testing.T, e *Engine, want error, conns []*fakeConn) {
 }
 
 // pending counts the requests in p's slot table.
-func pending(p *peer) int {
+func pending(p *draConn) int {
 	n := 0
 	for _, s := range p.slots.slots {
 		if s.r != nil {
@@ -132,10 +132,10 @@ func twoDRAs() Config {
 // later (Close is asynchronous).
 var resets = []struct {
 	name string
-	do   func(p *peer)
+	do   func(p *draConn)
 }{
-	{"framing error", func(p *peer) { p.framingError(errors.New("test: bad header")) }},
-	{"stalled fragment", func(p *peer) {
+	{"framing error", func(p *draConn) { p.framingError(errors.New("test: bad header")) }},
+	{"stalled fragment", func(p *draConn) {
 		_ = p.frames.Feed([]byte{1, 0, 0}, p) // three bytes of a header: incomplete
 		p.frag.Expire(0)
 	}},
@@ -247,7 +247,7 @@ func TestRoutingAroundOutboundBacklog(t *testing.T) {
 	for _, c := range []struct {
 		name              string
 		aGnet, aBatch, bG int
-		want              *peer
+		want              *draConn
 	}{
 		{"a has room", 0, 0, over, a},
 		{"a at the budget", max, 0, over, a},

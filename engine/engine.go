@@ -80,14 +80,14 @@ type Engine struct {
 	wheel     *wheel.Wheel
 	dras      []*dra
 	groups    []*group
-	peers     []*peer
+	peers     []*draConn
 	retries   []*request
 	free      []*request // recycled requests
 	all       []*request // every request made: the live ones are those taken and not completed
 	spare     []*request
-	touched   link.Queue[*peer] // connections with a batch to write this round
-	dirty     []*peer           // connections whose counters changed since they were last published
-	sessLo    uint32            // low part of the next generated Session-Id
+	touched   link.Queue[*draConn] // connections with a batch to write this round
+	dirty     []*draConn           // connections whose counters changed since they were last published
+	sessLo    uint32               // low part of the next generated Session-Id
 	servicing bool
 	stopping  bool
 	answer    s13.Answer // the answer being delivered; its fields alias the read buffer
@@ -119,13 +119,13 @@ type dra struct {
 	name  string
 	addr  string
 	group *group
-	peers []*peer
+	peers []*draConn
 }
 
 // group is the DRAs of one priority; requests go round-robin over its usable connections.
 type group struct {
 	priority int
-	usable   []*peer
+	usable   []*draConn
 	rr       int // the connection taking the current batch
 	burst    int // requests it took in this batch
 }
@@ -201,7 +201,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 		}
 		d.group = g
 		for k := 1; k <= dc.Connections; k++ {
-			p := &peer{
+			p := &draConn{
 				e:     e,
 				dra:   d,
 				index: k,
@@ -233,8 +233,8 @@ func (e *Engine) Config() Config { return e.cfg }
 // now is the loop clock: monotonic nanoseconds since New. Safe for concurrent use.
 func (e *Engine) now() int64 { return int64(time.Since(e.epoch)) }
 
-// tick reads the clock for the loop and publishes it for LoopTime. Loop only.
-func (e *Engine) tick() int64 {
+// readClock reads the clock for the loop and publishes it for LoopTime. Loop only.
+func (e *Engine) readClock() int64 {
 	now := e.now()
 	e.loopNow.Store(now)
 	return now
@@ -549,7 +549,7 @@ func (e *Engine) finished() {
 }
 
 // reqErr wraps a sentinel with the connection it concerns.
-func (e *Engine) reqErr(err error, p *peer, cause error) error {
+func (e *Engine) reqErr(err error, p *draConn, cause error) error {
 	re := &Error{Err: err, Cause: cause}
 	if p != nil {
 		re.DRA, re.Conn = p.dra.name, p.index

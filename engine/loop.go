@@ -48,7 +48,7 @@ func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 		_, _ = c.Discard(-1) // the wake-up bytes; service below does the work
 	case *connCtx:
 		if cc.p.conn == c {
-			cc.p.traffic(c, e.tick())
+			cc.p.traffic(c, e.readClock())
 		} else {
 			_, _ = c.Discard(-1)
 		}
@@ -81,7 +81,7 @@ func (e *Engine) service() {
 	}
 	e.servicing = true
 	e.wakePending.Store(true)
-	now := e.tick()
+	now := e.readClock()
 	e.wheel.Advance(now)
 	for round := 0; ; round++ {
 		e.runPosted()
@@ -103,7 +103,7 @@ func (e *Engine) service() {
 			break
 		}
 		e.wakePending.Store(true)
-		now = e.tick()
+		now = e.readClock()
 	}
 	e.publishStats()
 	e.servicing = false
@@ -136,7 +136,7 @@ func (e *Engine) drain(now int64) int {
 }
 
 // send routes r to a connection, encodes it into that connection's batch and arms its timeout.
-func (e *Engine) send(r *request, now int64, from *peer) {
+func (e *Engine) send(r *request, now int64, from *draConn) {
 	if r.deadline == 0 {
 		r.deadline = now + int64(e.cfg.RequestTimeout)
 	} else if now >= r.deadline {
@@ -194,7 +194,7 @@ func (e *Engine) send(r *request, now int64, from *peer) {
 // drops) was not sent on p: that send is undone, so it goes out elsewhere as it would have gone
 // out here, with no T flag unless an earlier connection did send it (RFC 6733 §3: T marks a
 // possible duplicate), and counts as neither a failover nor a resend.
-func (e *Engine) failover(p *peer) {
+func (e *Engine) failover(p *draConn) {
 	dropped := p.conn == nil || p.closing // the batch will not be written
 	p.slots.drain(func(r *request) {
 		r.peer = nil
@@ -208,7 +208,7 @@ func (e *Engine) failover(p *peer) {
 			if r.sends == 0 { // its first send is still to come, with that connection's identity
 				r.origin = nil
 			} else {
-				r.lost = p
+				r.failedFrom = p
 			}
 			e.retries = append(e.retries, r)
 		case r.sends > e.cfg.FailoverLimit:
@@ -216,7 +216,7 @@ func (e *Engine) failover(p *peer) {
 		default:
 			p.stats.inc(cFailovers)
 			r.retransmit = true
-			r.lost = p
+			r.failedFrom = p
 			e.retries = append(e.retries, r)
 		}
 	})
@@ -229,8 +229,8 @@ func (e *Engine) resend(now int64) {
 		e.retries = e.spare[:0]
 		for i, r := range batch {
 			batch[i] = nil
-			from := r.lost
-			r.lost = nil
+			from := r.failedFrom
+			r.failedFrom = nil
 			e.send(r, now, from)
 		}
 		e.spare = batch[:0]
@@ -281,7 +281,7 @@ func (e *Engine) runPosted() {
 }
 
 // setUsable adds p to or removes it from its priority group's routing list.
-func (e *Engine) setUsable(p *peer, on bool) {
+func (e *Engine) setUsable(p *draConn, on bool) {
 	g := p.dra.group
 	switch {
 	case on && p.closing: // on its way out: see closeConn
@@ -312,7 +312,7 @@ func (e *Engine) setUsable(p *peer, on bool) {
 // connection (up to maxBurst), and the next drain starts on the next connection. Spreading one
 // batch over every connection would cost a write(2) per connection per batch for the same
 // balance over time; with one request per drain it is plain round-robin.
-func (e *Engine) route(except *peer, avoid *dra) (*peer, error) {
+func (e *Engine) route(except *draConn, avoid *dra) (*draConn, error) {
 	for _, g := range e.groups {
 		n := len(g.usable)
 		if n == 0 || (n == 1 && (g.usable[0] == except || g.usable[0].dra == avoid)) {
@@ -374,7 +374,7 @@ func (g *group) hasOther(d *dra) bool {
 // alternate peer"). It is a new request, not a retransmission: no T flag after an error answer
 // (§3), and a new End-to-End id so no duplicate cache hands back the error. It reports false when
 // no other DRA has a usable connection; the caller then delivers the answer as it is.
-func (e *Engine) retryElsewhere(r *request, from *peer, now int64) bool {
+func (e *Engine) retryElsewhere(r *request, from *draConn, now int64) bool {
 	if r.altRetry || e.cfg.DisableAlternateRetry || e.stopping {
 		return false
 	}

@@ -110,7 +110,7 @@ func (e *Engine) recoverLoop(dead *gnet.Client) {
 		if r.live {
 			p := r.peer
 			if p == nil {
-				p = r.lost
+				p = r.failedFrom
 			}
 			e.complete(r, nil, e.reqErr(ErrLoopExited, p, nil))
 		}

@@ -40,20 +40,20 @@ type request struct {
 	e   *Engine
 	req s13.Request
 
-	e2e        uint32 // assigned at the first send, kept through failovers
-	sessLo     uint32 // the generated Session-Id's low part (when req.SessionID is empty)
-	origin     *peer  // first connection it was sent on: its Origin-Host stays on resends
-	deadline   int64  // loop clock
+	e2e        uint32   // assigned at the first send, kept through failovers
+	sessLo     uint32   // the generated Session-Id's low part (when req.SessionID is empty)
+	origin     *draConn // first connection it was sent on: its Origin-Host stays on resends
+	deadline   int64    // loop clock
 	sentAt     int64
 	sends      int  // times sent
 	retransmit bool // the next send carries the T flag
 	altRetry   bool // resent to another DRA after a 3002/3004 answer-message
 
-	lost  *peer  // connection it was failed over from, while it waits to be resent
-	peer  *peer  // connection holding it in its slot table, nil when none
-	hbh   uint32 // its Hop-by-Hop id there
-	batch uint32 // that connection's flushes when it was encoded: equal while it is unwritten
-	timer wheel.Timer
+	failedFrom *draConn // connection it was failed over from, while it waits to be resent
+	peer       *draConn // connection holding it in its slot table, nil when none
+	hbh        uint32   // its Hop-by-Hop id there
+	batch      uint32   // that connection's flushes when it was encoded: equal while it is unwritten
+	timer      wheel.Timer
 
 	cb   func(s13.Answer, error) // asynchronous completion (Go), run on the loop
 	w    *waiter                 // synchronous completion (Check)

@@ -185,7 +185,7 @@ const (
 // connStats is a connection's statistics: counters written by the loop in c and published in pub
 // (see publish), plus state and descriptive fields that change rarely and are stored directly.
 type connStats struct {
-	p     *peer
+	p     *draConn
 	c     [numCounters]uint64 // loop-owned
 	dirty bool                // c changed since the last publish
 	pub   [numCounters]atomic.Uint64

@@ -14,7 +14,7 @@ import (
 // traffic consumes everything gnet has read for p and handles every complete message. gnet's
 // own inbound ring is never used: all bytes are taken (zero-copy while the ring is empty, which
 // it always is) and cut into messages by p.frames.
-func (p *peer) traffic(c gnet.Conn, now int64) gnet.Action {
+func (p *draConn) traffic(c gnet.Conn, now int64) gnet.Action {
 	data, _ := c.Next(-1)
 	if len(data) == 0 {
 		return gnet.None
@@ -33,14 +33,14 @@ func (p *peer) traffic(c gnet.Conn, now int64) gnet.Action {
 
 // Frame handles one message cut by the reassembler; false stops the cutting (the connection is
 // closing).
-func (p *peer) Frame(msg []byte) bool {
+func (p *draConn) Frame(msg []byte) bool {
 	p.message(msg, p.now)
 	return !p.closing && p.conn != nil
 }
 
 // framingError resets a stream that broke the framing rules: it cannot be resynchronised
 // (RFC 6733 §2.1).
-func (p *peer) framingError(err error) {
+func (p *draConn) framingError(err error) {
 	p.frames.Reset()
 	p.e.wheel.Stop(&p.frag.timer)
 	p.stats.inc(cProtocolErrors)
@@ -50,7 +50,7 @@ func (p *peer) framingError(err error) {
 }
 
 // message handles one complete message.
-func (p *peer) message(msg []byte, now int64) {
+func (p *draConn) message(msg []byte, now int64) {
 	p.stats.inc(cMsgsIn)
 	var h framing.Header
 	if _, err := framing.ReadMessage(msg, &h); err != nil {
@@ -140,7 +140,7 @@ func (p *peer) message(msg []byte, now int64) {
 }
 
 // answer completes the request an ECA (or a DRA's answer-message in its place) belongs to.
-func (p *peer) answer(msg []byte, h *framing.Header, now int64) {
+func (p *draConn) answer(msg []byte, h *framing.Header, now int64) {
 	r := p.slots.take(h.HopByHop, h.EndToEnd)
 	if r == nil {
 		p.stats.inc(cUnknownAnswers) // late (after a timeout or failover), duplicate, or bogus
@@ -165,7 +165,7 @@ func (p *peer) answer(msg []byte, h *framing.Header, now int64) {
 
 // cea handles the Capabilities-Exchange-Answer: 2001, no E bit, S13 or Relay advertised, and the
 // expected Origin-Host when one is configured (freeDiameter p_ce.c rejects a mismatch too).
-func (p *peer) cea(msg []byte) {
+func (p *draConn) cea(msg []byte) {
 	a, err := framing.ParseCEA(msg)
 	if err == nil {
 		switch {

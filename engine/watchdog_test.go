@@ -64,7 +64,7 @@ func TestSilentPeerGoesSuspectThenDown(t *testing.T) {
 // openIdle returns the only connection of an engine that is never started, its state machine
 // brought to Open without carrying out the steps' actions (nothing is dialled). Its own steps
 // then run as on the loop, against the engine's clock.
-func openIdle(t *testing.T, cfg Config) (*Engine, *peer) {
+func openIdle(t *testing.T, cfg Config) (*Engine, *draConn) {
 	t.Helper()
 	e, err := New(cfg)
 	require.NoError(t, err)

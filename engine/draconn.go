@@ -18,9 +18,10 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
-// peer is one connection slot of a DRA: its state machine, the current transport, its pending
-// table and its statistics. The slot outlives reconnects. Loop-owned except stats.
-type peer struct {
+// draConn is one connection slot of a DRA: its state machine, the current transport, its pending
+// table and its statistics (published as a ConnStats). The slot outlives reconnects. Loop-owned
+// except stats.
+type draConn struct {
 	e     *Engine
 	dra   *dra
 	index int // 1-based within the DRA
@@ -55,7 +56,7 @@ type peer struct {
 }
 
 type connCtx struct {
-	p          *peer
+	p          *draConn
 	attempt    uint64
 	client     *gnet.Client // the client it is being enrolled in
 	registered atomic.Bool  // OnOpen ran: EnrollContext returns
@@ -64,7 +65,7 @@ type connCtx struct {
 
 // step feeds ev to the state machine and carries out its actions; req is the header of the
 // received request to answer (DWR, DPR), when there is one.
-func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
+func (p *draConn) step(ev fsm.Event, req *framing.Header) fsm.Output {
 	e := p.e
 	out := p.m.Step(ev)
 	if out.Rebooted {
@@ -140,7 +141,7 @@ func (p *peer) step(ev fsm.Event, req *framing.Header) fsm.Output {
 // code for a request refused for no more specific reason, tells the peer the link is not idle
 // (§5.4 names no code; freeDiameter p_dp.c and OTP diameter_peer_fsm always answer 2001). The
 // answers are still taken in Closing until the peer closes.
-func (p *peer) dpaResult() framing.ResultCode {
+func (p *draConn) dpaResult() framing.ResultCode {
 	if int64(p.stats.c[cInFlight]) > 0 {
 		return framing.UnableToComply
 	}
@@ -149,7 +150,7 @@ func (p *peer) dpaResult() framing.ResultCode {
 
 // arm sets the FSM deadline. Traffic re-arms the watchdog on every message, so the wheel entry
 // is only moved when the deadline comes earlier; a later one is picked up when the entry fires.
-func (p *peer) arm(at int64, gen uint32) {
+func (p *draConn) arm(at int64, gen uint32) {
 	p.deadline, p.gen = at, gen
 	if !p.timer.Armed() || p.timer.At() > at {
 		p.e.wheel.Add(&p.timer, at, p)
@@ -157,7 +158,7 @@ func (p *peer) arm(at int64, gen uint32) {
 }
 
 // Expire is the FSM deadline's wheel callback.
-func (p *peer) Expire(now int64) {
+func (p *draConn) Expire(now int64) {
 	switch {
 	case p.deadline == 0:
 	case now < p.deadline:
@@ -169,21 +170,21 @@ func (p *peer) Expire(now int64) {
 }
 
 // buf returns the batch buffer for appending; write stores the extended slice back.
-func (p *peer) buf() []byte { return p.out.B }
+func (p *draConn) buf() []byte { return p.out.B }
 
-func (p *peer) write(b []byte) {
+func (p *draConn) write(b []byte) {
 	p.out.B = b
 	p.batchMsgs++
 	p.e.touched.Add(p)
 }
 
 // OutBatch is the batch e.touched flushes.
-func (p *peer) OutBatch() *link.Batch { return &p.out }
+func (p *draConn) OutBatch() *link.Batch { return &p.out }
 
 // Flush writes the round's batch with one Write, counted as sent before it: a Write that fails
 // runs OnClose inside it (its requests then fail over in the next round of service), and what
 // was handed to it may have gone out in part. A connection gone or closing drops its batch.
-func (p *peer) Flush(b []byte) {
+func (p *draConn) Flush(b []byte) {
 	if len(b) == 0 {
 		return
 	}
@@ -207,7 +208,7 @@ func (p *peer) Flush(b []byte) {
 // connection above it, and an answer that would go past it is dropped and the connection reset.
 // A peer that sends requests and reads nothing would otherwise grow our buffers without bound,
 // and its requests keep the watchdog from ever noticing.
-func (p *peer) reply(b []byte) {
+func (p *draConn) reply(b []byte) {
 	if p.closing {
 		return // nothing more goes out on this connection: b stays beyond out's length
 	}
@@ -226,7 +227,7 @@ func (p *peer) reply(b []byte) {
 }
 
 // unsent is the connection's outbound backlog: our batch plus what gnet could not write yet.
-func (p *peer) unsent() int {
+func (p *draConn) unsent() int {
 	n := len(p.out.B)
 	if p.conn != nil {
 		n += p.conn.OutboundBuffered()
@@ -235,7 +236,7 @@ func (p *peer) unsent() int {
 }
 
 // dropBatch discards the batch: its connection is gone, or going.
-func (p *peer) dropBatch() {
+func (p *draConn) dropBatch() {
 	p.out.Drop()
 	p.batchMsgs, p.batchReqs, p.batchRetx = 0, 0, 0
 }
@@ -243,7 +244,7 @@ func (p *peer) dropBatch() {
 // capabilities is our CER for this connection: S13 advertised as a Vendor-Specific-Application-Id
 // with Supported-Vendor-Id 10415 (the 3GPP convention), Host-IP-Address from the configuration or
 // the socket.
-func (p *peer) capabilities() *framing.Capabilities {
+func (p *draConn) capabilities() *framing.Capabilities {
 	e := p.e
 	ips := e.cfg.HostIPAddresses
 	if len(ips) == 0 && p.conn != nil {
@@ -270,7 +271,7 @@ func (p *peer) capabilities() *framing.Capabilities {
 // an RST instead of a FIN, for a stream that cannot be trusted any more (RFC 6733 §2.1). The
 // connection takes no requests from here on: gnet's Close runs later, and bytes routed to it
 // meanwhile would be dropped by flush.
-func (p *peer) closeConn(reset bool) {
+func (p *draConn) closeConn(reset bool) {
 	if p.conn == nil || p.closing {
 		return
 	}
@@ -284,7 +285,7 @@ func (p *peer) closeConn(reset bool) {
 
 // dial starts a connection attempt off the loop: net.Dialer with a timeout, then Enroll, which
 // blocks until OnOpen has run on the loop and so must never be called from it.
-func (p *peer) dial() {
+func (p *draConn) dial() {
 	e := p.e
 	p.attempt++
 	ctx, cancel := context.WithTimeout(e.dialCtx, e.cfg.ConnectTimeout)
@@ -293,7 +294,7 @@ func (p *peer) dial() {
 	go e.dialPeer(ctx, cancel, p, p.attempt, p.dra.addr)
 }
 
-func (e *Engine) dialPeer(ctx context.Context, cancel context.CancelFunc, p *peer, attempt uint64, addr string) {
+func (e *Engine) dialPeer(ctx context.Context, cancel context.CancelFunc, p *draConn, attempt uint64, addr string) {
 	cc := &connCtx{p: p, attempt: attempt}
 	defer e.dialDone(cc)
 	defer cancel()
@@ -339,7 +340,7 @@ func (e *Engine) enroll(nc net.Conn, cc *connCtx) error {
 }
 
 // dialFailed runs on the loop when a dial attempt failed.
-func (p *peer) dialFailed(attempt uint64, err error) {
+func (p *draConn) dialFailed(attempt uint64, err error) {
 	if attempt != p.attempt || p.m.State() != fsm.Connecting {
 		return // stale: the attempt was cancelled or superseded
 	}
@@ -350,7 +351,7 @@ func (p *peer) dialFailed(attempt uint64, err error) {
 }
 
 // opened runs in OnOpen for a dialled socket; it reports false when the socket is stale.
-func (p *peer) opened(c gnet.Conn, attempt uint64) bool {
+func (p *draConn) opened(c gnet.Conn, attempt uint64) bool {
 	e := p.e
 	if e.stopping || attempt != p.attempt || p.m.State() != fsm.Connecting {
 		return false
@@ -370,7 +371,7 @@ func (p *peer) opened(c gnet.Conn, attempt uint64) bool {
 }
 
 // closed runs in OnClose for the current socket.
-func (p *peer) closed(err error) {
+func (p *draConn) closed(err error) {
 	if err != nil && !p.closing { // when we closed it, the reason is recorded already
 		p.stats.setError(err)
 	}
@@ -383,15 +384,15 @@ func (p *peer) closed(err error) {
 }
 
 // releaseBuffers lets the GC have the batch buffer once the slot will not connect again.
-func (p *peer) releaseBuffers() { p.out.B = nil }
+func (p *draConn) releaseBuffers() { p.out.B = nil }
 
-var _ wheel.Expirer = (*peer)(nil)
+var _ wheel.Expirer = (*draConn)(nil)
 
 // fragWatch is the timer of a message left incomplete at the end of a read. A peer that sends
 // part of a message and stalls would otherwise hold the stream (and its partial buffer) until the
 // watchdog noticed, several Tw later (OTP diameter_tcp has the same fragment_timer).
 type fragWatch struct {
-	p     *peer
+	p     *draConn
 	timer wheel.Timer
 	seen  uint64 // frames.cut when the timer was armed
 }
