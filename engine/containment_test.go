@@ -166,7 +166,7 @@ func TestHealthReportPanicAndGoexitContained(t *testing.T) {
 }
 
 // A dial that was inside gnet's EnrollContext of a loop that a callback ended never returns
-// (gnet waits for the dead loop to register the socket). The recovery gives its share of dialWG
+// (gnet waits for the dead loop to register the socket). The recovery gives its share of dials.wg
 // back, so that Close does not wait for it, and only for dials of that client whose socket was
 // not registered; a dial that does return later gives nothing back twice.
 func TestStuckDialsReleased(t *testing.T) {
@@ -178,11 +178,11 @@ func TestStuckDialsReleased(t *testing.T) {
 	opened.registered.Store(true)
 	other := &connCtx{client: live}
 	for _, cc := range []*connCtx{stuck, opened, other} {
-		e.dialWG.Add(1)
-		e.enrolling[cc] = struct{}{}
+		e.dials.wg.Add(1)
+		e.dials.enrolling[cc] = struct{}{}
 	}
 	e.releaseStuckDials(dead)
-	in := func(cc *connCtx) bool { _, ok := e.enrolling[cc]; return ok }
+	in := func(cc *connCtx) bool { _, ok := e.dials.enrolling[cc]; return ok }
 	assert.False(t, in(stuck), "given up")
 	assert.True(t, in(opened), "registered: its EnrollContext returns")
 	assert.True(t, in(other), "another client's")
@@ -191,7 +191,7 @@ func TestStuckDialsReleased(t *testing.T) {
 	e.dialDone(other)
 	done := make(chan struct{})
 	go func() {
-		e.dialWG.Wait()
+		e.dials.wg.Wait()
 		close(done)
 	}()
 	waitFor(t, done, time.Second, "every dial's share to be back, once each")

@@ -2,11 +2,9 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"sync/atomic"
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
@@ -53,14 +51,6 @@ type draConn struct {
 
 	stats connStats
 	warns ratelog.Limiter // log records the peer's messages cause
-}
-
-type connCtx struct {
-	p          *draConn
-	attempt    uint64
-	client     *gnet.Client // the client it is being enrolled in
-	registered atomic.Bool  // OnOpen ran: EnrollContext returns
-	done       atomic.Bool  // its dialWG share is given back (dialDone)
 }
 
 // step feeds ev to the state machine and carries out its actions; req is the header of the
@@ -129,7 +119,7 @@ func (p *draConn) step(ev fsm.Event, req *framing.Header) fsm.Output {
 			e.notify(f, StateChange{DRA: p.dra.name, Conn: p.index, From: out.From, To: out.To, Event: ev.Kind, Time: timeNow()})
 		}
 	}
-	if e.stopping && out.To == fsm.Disconnected && out.From != fsm.Disconnected {
+	if e.life.stopping && out.To == fsm.Disconnected && out.From != fsm.Disconnected {
 		e.peerStopped()
 	}
 	return out
@@ -283,77 +273,10 @@ func (p *draConn) closeConn(reset bool) {
 	_ = p.conn.Close()
 }
 
-// dial starts a connection attempt off the loop: net.Dialer with a timeout, then Enroll, which
-// blocks until OnOpen has run on the loop and so must never be called from it.
-func (p *draConn) dial() {
-	e := p.e
-	p.attempt++
-	ctx, cancel := context.WithTimeout(e.dialCtx, e.cfg.ConnectTimeout)
-	p.dialCancel = cancel
-	e.dialWG.Add(1)
-	go e.dialPeer(ctx, cancel, p, p.attempt, p.dra.addr)
-}
-
-func (e *Engine) dialPeer(ctx context.Context, cancel context.CancelFunc, p *draConn, attempt uint64, addr string) {
-	cc := &connCtx{p: p, attempt: attempt}
-	defer e.dialDone(cc)
-	defer cancel()
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", addr)
-	if err == nil {
-		if tc, ok := nc.(*net.TCPConn); ok {
-			err = tc.SetNoDelay(!e.cfg.EnableNagle)
-		}
-		if err == nil {
-			err = e.enroll(nc, cc)
-		} else {
-			nc.Close()
-		}
-	}
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = errors.New("connect timeout")
-		}
-		e.post(func() { p.dialFailed(attempt, err) })
-	}
-}
-
-// enroll hands a dialled socket to the current loop, noting the dial as inside EnrollContext:
-// should a callback end that loop first, gnet would never return (see releaseStuckDials).
-func (e *Engine) enroll(nc net.Conn, cc *connCtx) error {
-	e.enrollMu.Lock() // with the client read under it, releaseStuckDials sees every dial of a dead one
-	cl := e.client.Load()
-	if cl != nil {
-		cc.client = cl
-		e.enrolling[cc] = struct{}{}
-	}
-	e.enrollMu.Unlock()
-	if cl == nil {
-		nc.Close()
-		return errors.New("no event loop (a callback ended it; a new one is starting)")
-	}
-	_, err := cl.EnrollContext(nc, cc)
-	e.enrollMu.Lock()
-	delete(e.enrolling, cc)
-	e.enrollMu.Unlock()
-	return err
-}
-
-// dialFailed runs on the loop when a dial attempt failed.
-func (p *draConn) dialFailed(attempt uint64, err error) {
-	if attempt != p.attempt || p.m.State() != fsm.Connecting {
-		return // stale: the attempt was cancelled or superseded
-	}
-	p.dialCancel = nil
-	p.stats.setError(err)
-	p.e.log.Warn("connect failed", "dra", p.dra.name, "conn", p.index, "addr", p.dra.addr, "err", err)
-	p.step(fsm.Event{Kind: fsm.EvConnectFailed}, nil)
-}
-
 // opened runs in OnOpen for a dialled socket; it reports false when the socket is stale.
 func (p *draConn) opened(c gnet.Conn, attempt uint64) bool {
 	e := p.e
-	if e.stopping || attempt != p.attempt || p.m.State() != fsm.Connecting {
+	if e.life.stopping || attempt != p.attempt || p.m.State() != fsm.Connecting {
 		return false
 	}
 	p.dialCancel = nil

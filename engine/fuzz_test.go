@@ -101,7 +101,7 @@ func (r *fuzzRig) drop(i int) {
 
 // markStarted makes Go accept requests on an engine that was never started: the rig plays the
 // loop. The one place that knows how the engine records that it runs.
-func markStarted(e *Engine) { e.life.Store(lifeRunning) }
+func markStarted(e *Engine) { e.life.state.Store(lifeRunning) }
 
 // open answers connection i's CER with a CEA 2001 from a relay.
 func (r *fuzzRig) open(i int) {

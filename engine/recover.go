@@ -50,24 +50,24 @@ func (e *Engine) callbackExited(what string) {
 	e.callbackExits.Add(1)
 	var dead *gnet.Client
 	switch goid() {
-	case e.loopGID.Load():
-		dead = e.client.Load()
-		e.deadLoop.Store(dead)
-		e.loopGID.Store(0)
+	case e.life.loopGID.Load():
+		dead = e.life.client.Load()
+		e.life.deadLoop.Store(dead)
+		e.life.loopGID.Store(0)
 		e.log.Error("a callback called runtime.Goexit on the event loop, which ends with it; a new loop takes over",
 			"callback", what)
 		for _, p := range e.peers {
 			e.setUsable(p, false)
 		}
-	case e.cbGID.Load():
+	case e.life.cbGID.Load():
 		e.log.Error("a callback called runtime.Goexit while a loop was being replaced; another goroutine carries on",
 			"callback", what)
 	default:
 		return // not a goroutine of ours: nothing of the engine's ends with it
 	}
-	e.lifeMu.Lock()
-	e.recovering++
-	e.lifeMu.Unlock()
+	e.life.mu.Lock()
+	e.life.recovering++
+	e.life.mu.Unlock()
 	go e.recoverLoop(dead)
 }
 
@@ -75,29 +75,29 @@ func (e *Engine) callbackExited(what string) {
 // that a callback ended in its turn (dead nil): see the comment at the top of this file.
 func (e *Engine) recoverLoop(dead *gnet.Client) {
 	defer func() {
-		e.lifeMu.Lock()
-		e.recovering--
-		e.recoverDone.Broadcast()
-		e.lifeMu.Unlock()
+		e.life.mu.Lock()
+		e.life.recovering--
+		e.life.recoverDone.Broadcast()
+		e.life.mu.Unlock()
 	}()
-	e.cbGID.Store(goid()) // callbacks run here until the next loop: Close must not wait for them
+	e.life.cbGID.Store(goid()) // callbacks run here until the next loop: Close must not wait for them
 	if dead != nil {
-		e.lifeMu.Lock()
-		if e.client.Load() != dead { // Close took it already and stops it itself
-			e.lifeMu.Unlock()
+		e.life.mu.Lock()
+		if e.life.client.Load() != dead { // Close took it already and stops it itself
+			e.life.mu.Unlock()
 			return
 		}
 		_ = dead.Stop() // returns once the dead loop's goroutine is gone
-		e.client.Store(nil)
-		e.lifeMu.Unlock()
+		e.life.client.Store(nil)
+		e.life.mu.Unlock()
 		e.closeLoopFDs()
 		e.releaseStuckDials(dead)
 		e.wheel.Recover()
-		e.servicing = false
-		if !e.resumed {
-			e.restarts++ // the previous new loop ended before it had reset the connections
+		e.wk.servicing = false
+		if !e.life.resumed {
+			e.life.restarts++ // the previous new loop ended before it had reset the connections
 		}
-		e.resumed = false
+		e.life.resumed = false
 	}
 	// Every request the loop had taken and not completed fails now, each exactly once; the
 	// books are straight before each callback, so a Goexit in one leaves the rest to the next
@@ -105,8 +105,8 @@ func (e *Engine) recoverLoop(dead *gnet.Client) {
 	for _, p := range e.peers {
 		p.slots.drain(func(*request) { p.stats.inFlight(-1) })
 	}
-	e.retries, e.spare = nil, nil
-	for _, r := range e.all {
+	e.retries = resendQueue{}
+	for _, r := range e.reqs.all {
 		if r.live {
 			p := r.peer
 			if p == nil {
@@ -122,18 +122,18 @@ func (e *Engine) recoverLoop(dead *gnet.Client) {
 			t := time.NewTimer(d)
 			select {
 			case <-t.C:
-			case <-e.closeBegun:
+			case <-e.life.closeBegun:
 			}
 			t.Stop()
 		}
-		e.lifeMu.Lock()
-		if e.life.Load() >= lifeClosing {
-			e.lifeMu.Unlock()
+		e.life.mu.Lock()
+		if e.life.state.Load() >= lifeClosing {
+			e.life.mu.Unlock()
 			e.stopWithoutLoop()
 			return
 		}
 		err := e.newClient()
-		e.lifeMu.Unlock()
+		e.life.mu.Unlock()
 		if err == nil {
 			return
 		}
@@ -145,7 +145,7 @@ func (e *Engine) recoverLoop(dead *gnet.Client) {
 // loops keep ending before they have reset the connections (a callback that exits every time
 // would otherwise replace loops in a hot cycle), and backoff after failed attempts.
 func (e *Engine) restartDelay(i int) time.Duration {
-	n := e.restarts + i
+	n := e.life.restarts + i
 	if n == 0 {
 		return 0
 	}
@@ -191,14 +191,14 @@ func (e *Engine) resume() {
 		}
 		p.step(fsm.Event{Kind: fsm.EvStart}, nil)
 	}
-	e.resumed, e.restarts = true, 0
+	e.life.resumed, e.life.restarts = true, 0
 }
 
 // stopWithoutLoop finishes for a Close that began while no loop runs: what the inbox holds, or
 // is about to hold (a producer counted before Close began may still be pushing), is refused with
 // ErrClosed, and every connection is Disconnected.
 func (e *Engine) stopWithoutLoop() {
-	e.stopping = true
+	e.life.stopping = true
 	for i := 0; e.outstanding.Load() > 0; i++ {
 		if s := e.inbox.Front(); s != nil {
 			r := e.takeRequest(s)
@@ -213,7 +213,7 @@ func (e *Engine) stopWithoutLoop() {
 		p.stats.setState(fsm.Disconnected)
 	}
 	e.publishStats()
-	e.signalStopped()
+	e.life.signalStopped()
 }
 
 // closeLoopFDs closes the sockets of a loop that a callback ended: its gnet connections will not
@@ -225,47 +225,8 @@ func (e *Engine) closeLoopFDs() {
 			p.conn = nil
 		}
 	}
-	if e.ctrl != nil {
-		_ = syscall.Close(e.ctrl.Fd())
-		e.ctrl = nil
+	if e.wk.ctrl != nil {
+		_ = syscall.Close(e.wk.ctrl.Fd())
+		e.wk.ctrl = nil
 	}
-}
-
-// releaseStuckDials gives up on the dials that were inside the dead client's EnrollContext and
-// had not been registered: gnet waits there for the loop to register the socket, which will
-// never happen, and offers no way to cancel it. Each such goroutine (and its socket) stays until
-// the process exits; Close no longer waits for them.
-func (e *Engine) releaseStuckDials(dead *gnet.Client) {
-	n := 0
-	e.enrollMu.Lock()
-	for cc := range e.enrolling {
-		if cc.client == dead && !cc.registered.Load() {
-			delete(e.enrolling, cc)
-			e.dialDone(cc)
-			n++
-		}
-	}
-	e.enrollMu.Unlock()
-	if n > 0 {
-		e.log.Error("dials stuck in gnet's EnrollContext of the ended loop: their goroutines stay until the process exits",
-			"count", n)
-	}
-}
-
-// dialDone ends a dial's share of dialWG, once, whether the dial returned or was given up.
-func (e *Engine) dialDone(cc *connCtx) {
-	if cc.done.CompareAndSwap(false, true) {
-		e.dialWG.Done()
-	}
-}
-
-// postFirst is post putting f ahead of every task already queued. A wake-up pending from a loop
-// that ended is cleared, so this one writes its byte; it waits in the socket for the next loop.
-func (e *Engine) postFirst(f func()) {
-	e.postMu.Lock()
-	e.posted = append([]func(){f}, e.posted...)
-	e.postedN.Add(1)
-	e.postMu.Unlock()
-	e.wakePending.Store(false)
-	e.wake()
 }

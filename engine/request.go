@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"github.com/hsdfat8/diam-gw/internal/wheel"
@@ -72,16 +73,30 @@ func (r *request) Expire(int64) {
 	e.complete(r, nil, e.reqErr(ErrTimeout, p, nil))
 }
 
+// requestPool is the loop's requests and the Check callers' waiters.
+type requestPool struct {
+	// Loop-owned (between two loops, the recovery goroutine's).
+	free []*request // recycled requests
+	all  []*request // every request made: the live ones are those taken and not completed
+
+	waiters sync.Pool // *waiter, for Check; safe for concurrent use
+}
+
+func (rp *requestPool) init() {
+	rp.waiters.New = func() any { return &waiter{done: make(chan struct{}, 1)} }
+}
+
 // takeRequest turns a submission popped from the inbox into a request. Loop only.
 func (e *Engine) takeRequest(s *submission) *request {
+	rp := &e.reqs
 	var r *request
-	if n := len(e.free); n > 0 {
-		r = e.free[n-1]
-		e.free[n-1] = nil
-		e.free = e.free[:n-1]
+	if n := len(rp.free); n > 0 {
+		r = rp.free[n-1]
+		rp.free[n-1] = nil
+		rp.free = rp.free[:n-1]
 	} else {
 		r = &request{e: e}
-		e.all = append(e.all, r) // as many as were ever in the loop's hands at once
+		rp.all = append(rp.all, r) // as many as were ever in the loop's hands at once
 	}
 	r.req, r.cb, r.w, r.deadline, r.live = s.req, s.cb, s.w, s.deadline, true
 	return r
@@ -91,15 +106,25 @@ func (e *Engine) takeRequest(s *submission) *request {
 // ever in the loop's hands at once, which MaxInFlight and the inbox bound. Loop only.
 func (e *Engine) putRequest(r *request) {
 	*r = request{e: e} // drop the caller's strings and callback
-	e.free = append(e.free, r)
+	e.reqs.free = append(e.reqs.free, r)
 }
 
-func (e *Engine) getWaiter() *waiter { return e.waiters.Get().(*waiter) }
+// getWaiter and putWaiter are safe for concurrent use.
+func (rp *requestPool) getWaiter() *waiter { return rp.waiters.Get().(*waiter) }
 
-func (e *Engine) putWaiter(w *waiter) {
+func (rp *requestPool) putWaiter(w *waiter) {
 	w.ans, w.err = s13.Answer{}, nil
 	w.state.Store(statePending)
-	e.waiters.Put(w)
+	rp.waiters.Put(w)
+}
+
+// reqErr wraps a sentinel with the connection it concerns.
+func (e *Engine) reqErr(err error, p *draConn, cause error) error {
+	re := &Error{Err: err, Cause: cause}
+	if p != nil {
+		re.DRA, re.Conn = p.dra.name, p.index
+	}
+	return re
 }
 
 // complete finishes r exactly once: it releases its timer, runs the callback (on the loop) or
@@ -125,7 +150,7 @@ func (e *Engine) complete(r *request, ans *s13.Answer, err error) {
 	if w.state.CompareAndSwap(statePending, stateDone) {
 		w.done <- struct{}{}
 	} else {
-		e.putWaiter(w) // the caller gave up; nobody else holds w
+		e.reqs.putWaiter(w) // the caller gave up; nobody else holds w
 	}
 }
 

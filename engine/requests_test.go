@@ -91,7 +91,7 @@ func TestExpiredRequestNotResent(t *testing.T) {
 	// The deadline passes (the wheel has not fired yet: its timer is for the old deadline) ...
 	expired := make(chan struct{})
 	e.post(func() {
-		for _, r := range e.all {
+		for _, r := range e.reqs.all {
 			if r.live {
 				r.deadline = 1
 			}

@@ -279,8 +279,8 @@ func TestCloseWakeWaitsForWriters(t *testing.T) {
 	require.NoError(t, err)
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
 	require.NoError(t, err)
-	e.wakeRead, e.wakeFD = os.NewFile(uintptr(fds[0]), "test-wake"), fds[1]
-	e.wakers.Add(1) // a caller past the flag, about to write
+	e.wk.read, e.wk.fd = os.NewFile(uintptr(fds[0]), "test-wake"), fds[1]
+	e.wk.writers.Add(1) // a caller past the flag, about to write
 	done := make(chan struct{})
 	go func() {
 		e.closeWake()
@@ -291,10 +291,10 @@ func TestCloseWakeWaitsForWriters(t *testing.T) {
 		t.Fatal("closed while a caller could still write to it")
 	case <-time.After(100 * time.Millisecond):
 	}
-	e.wakers.Add(-1)
+	e.wk.writers.Add(-1)
 	waitFor(t, done, 3*time.Second, "closeWake")
-	assert.True(t, e.wakePending.Load(), "left set: no caller writes again")
+	assert.True(t, e.wk.pending.Load(), "left set: no caller writes again")
 	e.wake()
-	assert.Zero(t, e.wakers.Load())
+	assert.Zero(t, e.wk.writers.Load())
 	require.NoError(t, e.Close(ctxT(t, time.Second)))
 }

@@ -327,7 +327,7 @@ func (s *connStats) counters() Counters {
 func (e *Engine) Stats() Snapshot {
 	s := Snapshot{
 		Time:           timeNow(),
-		Usable:         int(e.usable.Load()),
+		Usable:         int(e.routes.usable.Load()),
 		Outstanding:    e.outstanding.Load(),
 		CallbackPanics: e.callbackPanics.Load(),
 		CallbackExits:  e.callbackExits.Load(),
