@@ -53,55 +53,28 @@ type draConn struct {
 	warns ratelog.Limiter // log records the peer's messages cause
 }
 
-// step feeds ev to the state machine and carries out its actions; req is the header of the
+// step feeds ev to the state machine and carries out its output; req is the header of the
 // received request to answer (DWR, DPR), when there is one.
 func (p *draConn) step(ev fsm.Event, req *framing.Header) fsm.Output {
-	e := p.e
 	out := p.m.Step(ev)
+	p.apply(ev, out, req)
+	return out
+}
+
+// apply carries out one step's output: the counters, the actions, the deadline, then the
+// announcement of the new state.
+func (p *draConn) apply(ev fsm.Event, out fsm.Output, req *framing.Header) {
+	e := p.e
 	if out.Rebooted {
 		p.stats.inc(cPeerReboots)
 	}
 	if out.To != out.From {
 		p.stats.setState(out.To)
 	}
-	do := out.Do
-	if do.Has(fsm.ActMarkUnusable) {
-		e.setUsable(p, false)
-	}
-	if do.Has(fsm.ActFailover) {
-		e.failover(p)
-	}
-	if do.Has(fsm.ActSendDWA) && req != nil {
-		p.reply(link.DWA(p.buf(), *req, &p.id))
-	}
-	if do.Has(fsm.ActSendDPA) && req != nil {
-		p.reply(link.DPA(p.buf(), *req, p.dpaResult(), &p.id))
-	}
-	if do.Has(fsm.ActSendCER) {
-		h, x := p.issue(&p.sent.cer)
-		p.write(framing.AppendCER(p.buf(), h, x, p.capabilities()))
-	}
-	if do.Has(fsm.ActSendDWR) {
-		p.stats.inc(cDWRSent)
-		h, x := p.issue(&p.sent.dwr)
-		p.write(framing.AppendDWR(p.buf(), h, x, &p.id))
-	}
-	if do.Has(fsm.ActSendDPR) {
-		h, x := p.issue(&p.sent.dpr)
-		p.write(framing.AppendDPR(p.buf(), h, x, &p.id, framing.Rebooting))
-	}
-	if do.Has(fsm.ActClose) {
-		p.closeConn(false)
-	}
-	if do.Has(fsm.ActCancelDial) && p.dialCancel != nil {
-		p.dialCancel()
-		p.dialCancel = nil
-	}
-	if do.Has(fsm.ActDial) {
-		p.dial()
-	}
-	if do.Has(fsm.ActMarkUsable) {
-		e.setUsable(p, true)
+	// One bit at a time, lowest first: the order fsm.Action prescribes (stop routing before
+	// failing over, answer before closing, close before redialling) is the bits' order.
+	for do := out.Do; do != 0; do &= do - 1 {
+		p.act(do&-do, req)
 	}
 	switch {
 	case out.Arm:
@@ -122,7 +95,48 @@ func (p *draConn) step(ev fsm.Event, req *framing.Header) fsm.Output {
 	if e.life.stopping && out.To == fsm.Disconnected && out.From != fsm.Disconnected {
 		e.peerStopped()
 	}
-	return out
+}
+
+// act carries out one action; req is as for step.
+func (p *draConn) act(a fsm.Action, req *framing.Header) {
+	e := p.e
+	switch a {
+	case fsm.ActMarkUnusable:
+		e.setUsable(p, false)
+	case fsm.ActFailover:
+		e.failover(p)
+	case fsm.ActSendDWA:
+		if req != nil {
+			p.reply(link.DWA(p.buf(), *req, &p.id))
+		}
+	case fsm.ActSendDPA:
+		if req != nil {
+			p.reply(link.DPA(p.buf(), *req, p.dpaResult(), &p.id))
+		}
+	case fsm.ActSendCER:
+		h, x := p.issue(&p.sent.cer)
+		p.write(framing.AppendCER(p.buf(), h, x, p.capabilities()))
+	case fsm.ActSendDWR:
+		p.stats.inc(cDWRSent)
+		h, x := p.issue(&p.sent.dwr)
+		p.write(framing.AppendDWR(p.buf(), h, x, &p.id))
+	case fsm.ActSendDPR:
+		h, x := p.issue(&p.sent.dpr)
+		p.write(framing.AppendDPR(p.buf(), h, x, &p.id, framing.Rebooting))
+	case fsm.ActClose:
+		p.closeConn(false)
+	case fsm.ActCancelDial:
+		if p.dialCancel != nil {
+			p.dialCancel()
+			p.dialCancel = nil
+		}
+	case fsm.ActDial:
+		p.dial()
+	case fsm.ActMarkUsable:
+		e.setUsable(p, true)
+	case fsm.ActProcess: // the caller hands the message on (message)
+	case fsm.ActSendCEA: // the responder's: an initiator's table never sets it
+	}
 }
 
 // dpaResult is the Result-Code of our DPA: RFC 6733 §5.4 says it "SHOULD contain an error if

@@ -49,81 +49,101 @@ func (p *draConn) framingError(err error) {
 	p.closeConn(true)
 }
 
-// message handles one complete message.
+// message handles one complete message: a dispatch on the command, one handler per base
+// command, and the rest (an answer we cannot match, a request we do not serve) in other.
 func (p *draConn) message(msg []byte, now int64) {
 	p.stats.inc(cMsgsIn)
 	var h framing.Header
 	if _, err := framing.ReadMessage(msg, &h); err != nil {
 		return // FrameLen validated the same fields
 	}
-	switch h.Code {
-	case s13.CommandCode:
-		if !h.IsRequest() {
-			// Messages of one read arrived together: after the first has re-armed the watchdog
-			// of a usable connection (Open and DWRSent map EvMessage to themselves), the others
-			// would only re-arm it again to the same instant.
-			if p.rearmed && p.m.State().Usable() {
-				p.answer(msg, &h, now)
-				return
-			}
-			if p.step(fsm.Event{Kind: fsm.EvMessage}, nil).Do.Has(fsm.ActProcess) {
-				p.rearmed = true
-				p.answer(msg, &h, now)
-			}
-			return
-		}
-	case framing.CmdCapabilitiesExchange:
-		if !h.IsRequest() {
-			if p.sent.cer.answeredBy(&h) {
-				p.cea(msg)
-			} else {
-				p.unknownBase(&h, now)
-			}
-			return
-		}
-	case framing.CmdDeviceWatchdog:
-		ev := fsm.Event{Kind: fsm.EvDWA}
-		var b framing.Base
-		if h.IsRequest() {
-			ev.Kind = fsm.EvDWR
-			p.stats.inc(cDWRReceived)
-			b, _ = framing.ParseDWR(msg) // a sloppy DWR still proves the peer alive
-		} else {
-			if !p.sent.dwr.answeredBy(&h) {
-				p.unknownBase(&h, now)
-				return
-			}
-			p.stats.inc(cDWAReceived)
-			b, _ = framing.ParseDWA(msg)
-			if b.HasResultCode && b.ResultCode != framing.Success {
-				if ok, n := p.warns.Allow(now); ok {
-					p.e.log.Warn("DWA with an error", "dra", p.dra.name, "conn", p.index, "result", b.ResultCode.String(),
-						"suppressed", n)
-				}
-			}
-		}
-		ev.OriginStateID, ev.HasOriginStateID = b.OriginStateID, b.HasOriginStateID
-		p.step(ev, &h)
-		return
-	case framing.CmdDisconnectPeer:
-		if h.IsRequest() {
-			b, _ := framing.ParseDPR(msg)
-			cause := framing.Rebooting
-			if b.HasDisconnectCause {
-				cause = b.DisconnectCause
-			}
-			if ok, n := p.warns.Allow(now); ok {
-				p.e.log.Info("peer sent DPR", "dra", p.dra.name, "conn", p.index, "cause", cause.String(), "suppressed", n)
-			}
-			p.step(fsm.Event{Kind: fsm.EvDPR, Cause: cause}, &h)
-		} else if p.sent.dpr.answeredBy(&h) {
-			p.step(fsm.Event{Kind: fsm.EvDPA}, nil)
-		} else {
-			p.unknownBase(&h, now)
-		}
+	switch {
+	case h.Code == s13.CommandCode && !h.IsRequest():
+		p.eca(msg, &h, now)
+	case h.Code == framing.CmdCapabilitiesExchange && !h.IsRequest():
+		p.capabilitiesAnswer(msg, &h, now)
+	case h.Code == framing.CmdDeviceWatchdog:
+		p.watchdog(msg, &h, now)
+	case h.Code == framing.CmdDisconnectPeer:
+		p.disconnectPeer(msg, &h, now)
+	default:
+		p.other(msg, &h)
+	}
+}
+
+// eca handles an ECA (or a DRA's answer-message in its place).
+func (p *draConn) eca(msg []byte, h *framing.Header, now int64) {
+	// Messages of one read arrived together: after the first has re-armed the watchdog of a
+	// usable connection (Open and DWRSent map EvMessage to themselves), the others would only
+	// re-arm it again to the same instant.
+	if p.rearmed && p.m.State().Usable() {
+		p.answer(msg, h, now)
 		return
 	}
-	// Anything else: an answer we cannot match, or a request we do not serve.
+	if p.step(fsm.Event{Kind: fsm.EvMessage}, nil).Do.Has(fsm.ActProcess) {
+		p.rearmed = true
+		p.answer(msg, h, now)
+	}
+}
+
+// capabilitiesAnswer handles a CEA: ours when it answers our CER.
+func (p *draConn) capabilitiesAnswer(msg []byte, h *framing.Header, now int64) {
+	if p.sent.cer.answeredBy(h) {
+		p.cea(msg)
+	} else {
+		p.unknownBase(h, now)
+	}
+}
+
+// watchdog handles a DWR or a DWA (RFC 3539 §3.4).
+func (p *draConn) watchdog(msg []byte, h *framing.Header, now int64) {
+	ev := fsm.Event{Kind: fsm.EvDWA}
+	var b framing.Base
+	if h.IsRequest() {
+		ev.Kind = fsm.EvDWR
+		p.stats.inc(cDWRReceived)
+		b, _ = framing.ParseDWR(msg) // a sloppy DWR still proves the peer alive
+	} else {
+		if !p.sent.dwr.answeredBy(h) {
+			p.unknownBase(h, now)
+			return
+		}
+		p.stats.inc(cDWAReceived)
+		b, _ = framing.ParseDWA(msg)
+		if b.HasResultCode && b.ResultCode != framing.Success {
+			if ok, n := p.warns.Allow(now); ok {
+				p.e.log.Warn("DWA with an error", "dra", p.dra.name, "conn", p.index, "result", b.ResultCode.String(),
+					"suppressed", n)
+			}
+		}
+	}
+	ev.OriginStateID, ev.HasOriginStateID = b.OriginStateID, b.HasOriginStateID
+	p.step(ev, h)
+}
+
+// disconnectPeer handles a DPR or a DPA (RFC 6733 §5.4).
+func (p *draConn) disconnectPeer(msg []byte, h *framing.Header, now int64) {
+	switch {
+	case h.IsRequest():
+		b, _ := framing.ParseDPR(msg)
+		cause := framing.Rebooting
+		if b.HasDisconnectCause {
+			cause = b.DisconnectCause
+		}
+		if ok, n := p.warns.Allow(now); ok {
+			p.e.log.Info("peer sent DPR", "dra", p.dra.name, "conn", p.index, "cause", cause.String(), "suppressed", n)
+		}
+		p.step(fsm.Event{Kind: fsm.EvDPR, Cause: cause}, h)
+	case p.sent.dpr.answeredBy(h):
+		p.step(fsm.Event{Kind: fsm.EvDPA}, nil)
+	default:
+		p.unknownBase(h, now)
+	}
+}
+
+// other handles any other message: an answer we cannot match, or a request we do not serve
+// (a second CER among them).
+func (p *draConn) other(msg []byte, h *framing.Header) {
 	if !p.step(fsm.Event{Kind: fsm.EvMessage}, nil).Do.Has(fsm.ActProcess) {
 		return
 	}
@@ -132,11 +152,11 @@ func (p *draConn) message(msg []byte, now int64) {
 		return
 	}
 	if h.Code == framing.CmdCapabilitiesExchange { // the exchange stands (see link.SecondCER)
-		p.reply(link.SecondCER(p.buf(), h, p.capabilities()))
+		p.reply(link.SecondCER(p.buf(), *h, p.capabilities()))
 		return
 	}
 	// RFC 6733 §6.1.4 / §7.1.3: a request for a command we do not support gets an E-bit 3001.
-	p.reply(link.Unsupported(p.buf(), msg, &h, &p.id))
+	p.reply(link.Unsupported(p.buf(), msg, h, &p.id))
 }
 
 // answer completes the request an ECA (or a DRA's answer-message in its place) belongs to.

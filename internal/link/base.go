@@ -13,7 +13,7 @@ func DWA(dst []byte, req framing.Header, id *framing.Identity) []byte {
 
 // DPA appends the answer to a DPR with our identity (RFC 6733 §5.4): result is 2001, or 5012
 // DIAMETER_UNABLE_TO_COMPLY when this side still has requests in flight on the connection (the
-// engine's choice; see engine.peer.dpaResult).
+// engine's choice; see engine.draConn.dpaResult).
 func DPA(dst []byte, req framing.Header, result framing.ResultCode, id *framing.Identity) []byte {
 	return framing.AppendDPA(dst, req, result, id)
 }
