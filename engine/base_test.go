@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -24,23 +23,6 @@ var eirID = &framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.l
 func foreign(h framing.Header) framing.Header {
 	h.HopByHop ^= 0x5a5a0000
 	return h
-}
-
-// reopened brings the engine's only connection to the peer into REOPEN: it resets the first
-// connection while the peer ignores DWRs, and returns the new connection and REOPEN's first
-// (unanswered) DWR.
-func reopened(t *testing.T, ctx context.Context, peer *testpeer.Peer, w *watch) (*testpeer.Conn, framing.Header) {
-	t.Helper()
-	_, err := peer.Await(ctx, testpeer.GotCER)
-	require.NoError(t, err)
-	peer.SetIgnoreDWR(true)
-	peer.Conns()[0].Reset()
-	w.await(t, ctx, 1, fsm.Reopen)
-	cer, err := peer.Await(ctx, testpeer.GotCER)
-	require.NoError(t, err)
-	dwr, err := peer.Await(ctx, testpeer.GotDWR)
-	require.NoError(t, err)
-	return cer.Conn, dwr.Header
 }
 
 // A DWA whose ids are not our DWR's does not clear the pending DWR: a peer that answers every

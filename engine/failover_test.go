@@ -162,3 +162,38 @@ func TestTooBusyRetriedThroughAnotherDRA(t *testing.T) {
 	assert.Equal(t, framing.TooBusy, ans.ResultCode)
 	assert.True(t, ans.IsError())
 }
+
+// 3002 DIAMETER_UNABLE_TO_DELIVER from a DRA is retried through another DRA, like 3004.
+func TestUnableToDeliverRetriedThroughAnotherDRA(t *testing.T) {
+	retriedThroughAnotherDRA(t, framing.UnableToDeliver)
+}
+
+// retriedThroughAnotherDRA checks that a request the preferred DRA answers with rc (an E-bit
+// answer-message) is sent once more through the other DRA, as a new request (no T flag, a new
+// End-to-End id), and that the caller gets the other DRA's answer.
+func retriedThroughAnotherDRA(t *testing.T, rc framing.ResultCode) {
+	t.Helper()
+	got := make(chan framing.Header, 2)
+	a := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-a.test.local", Handler: func(_ *testpeer.Conn, r *s13.ECR) testpeer.Reply {
+		got <- r.Header
+		return testpeer.Reply{Verdict: s13.Verdict{ResultCode: rc}}
+	}})
+	b := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-b.test.local", Handler: func(_ *testpeer.Conn, r *s13.ECR) testpeer.Reply {
+		got <- r.Header
+		return testpeer.Reply{}
+	}})
+	cfg := testConfig()
+	cfg.DRAs = []DRA{{Name: "a", Address: a.Addr()}, {Name: "b", Address: b.Addr(), Priority: 1}}
+	w := watchStates(&cfg)
+	e := startEngine(t, cfg)
+	w.awaitOpen(t, ctxT(t, 3*time.Second), 2)
+	ans, err := e.Check(ctxT(t, 2*time.Second), testReq)
+	require.NoError(t, err)
+	assert.Equal(t, framing.Success, ans.ResultCode)
+	assert.Equal(t, "dra-b.test.local", string(ans.OriginHost))
+	first := waitFor(t, got, time.Second, "the first ECR")
+	second := waitFor(t, got, time.Second, "the retry")
+	assert.False(t, second.IsRetransmit(), "no T flag after an error answer (RFC 6733 §3)")
+	assert.NotEqual(t, first.EndToEnd, second.EndToEnd)
+	assert.EqualValues(t, 1, e.Stats().DRAs[0].AlternateRetries)
+}

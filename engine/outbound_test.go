@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"syscall"
@@ -27,33 +26,6 @@ func unsentOnLoop(t *testing.T, e *Engine, i int) int {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the loop did not run a posted task")
 		return 0
-	}
-}
-
-// awaitFramingReset waits until the peer's only connection ends with an RST (RFC 6733 §2.1: a
-// stream that broke the framing rules cannot be trusted) and the engine's connection is down,
-// with one protocol error whose text contains lastErr.
-func awaitFramingReset(t *testing.T, ctx context.Context, peer *testpeer.Peer, w *watch, e *Engine, lastErr string) Snapshot {
-	t.Helper()
-	ev, err := peer.Await(ctx, testpeer.Closed)
-	require.NoError(t, err)
-	assert.ErrorIs(t, ev.Err, syscall.ECONNRESET, "reset, not closed")
-	w.await(t, ctx, 1, fsm.Reconnecting)
-	st := e.Stats()
-	assert.EqualValues(t, 1, st.Total.ProtocolErrors)
-	assert.Contains(t, st.Conns[0].LastError, lastErr)
-	return st
-}
-
-// awaitNew returns the next event of kind k on a connection other than old.
-func awaitNew(t *testing.T, ctx context.Context, peer *testpeer.Peer, k testpeer.EventKind, old *testpeer.Conn) testpeer.Event {
-	t.Helper()
-	for {
-		ev, err := peer.Await(ctx, k)
-		require.NoError(t, err)
-		if ev.Conn != old {
-			return ev
-		}
 	}
 }
 

@@ -3,11 +3,9 @@ package engine
 import (
 	"context"
 	"errors"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,50 +18,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
-
-// waitFor receives from ch, failing t if nothing arrives within d: a hang shows as a failure in
-// seconds, not as go test's timeout.
-func waitFor[T any](t *testing.T, ch <-chan T, d time.Duration, what string) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(d):
-		t.Fatalf("timed out after %v waiting for %s", d, what)
-		panic("unreachable")
-	}
-}
-
-// closeWithin runs Close with a context of d on its own goroutine and fails t if it has not
-// returned shortly after d.
-func closeWithin(t *testing.T, e *Engine, d time.Duration) error {
-	t.Helper()
-	res := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), d)
-		defer cancel()
-		res <- e.Close(ctx)
-	}()
-	return waitFor(t, res, d+3*time.Second, "Close to return")
-}
-
-// newEngineT builds an engine that t closes at its end, for a test that starts it itself.
-func newEngineT(t *testing.T, cfg Config) *Engine {
-	t.Helper()
-	e, err := New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = closeWithin(t, e, time.Second) })
-	return e
-}
-
-// startBounded is startEngine whose closing at the end of t is bounded too: a broken shutdown
-// fails the test instead of hanging it.
-func startBounded(t *testing.T, cfg Config) *Engine {
-	t.Helper()
-	e := newEngineT(t, cfg)
-	require.NoError(t, e.Start(ctxT(t, 5*time.Second)))
-	return e
-}
 
 // Close from a Go callback runs on the event loop: it cannot wait for the loop, so it starts the
 // shutdown and returns ErrClosing at once. A Close from another goroutine waits for that shutdown
@@ -269,32 +223,4 @@ func TestDPAResultReflectsRequestsInFlight(t *testing.T) {
 	err = waitFor(t, res, 5*time.Second, "the request in flight")
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, ErrConnectionLost) || errors.Is(err, ErrTimeout), "%v", err)
-}
-
-// The wake-up descriptor is closed only once no caller of wake is between the flag and its
-// write: a late write to a closed descriptor number could land on whatever reuses it. After
-// that the flag stays set, so nobody writes again.
-func TestCloseWakeWaitsForWriters(t *testing.T) {
-	e, err := New(testConfig("127.0.0.1:1"))
-	require.NoError(t, err)
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
-	require.NoError(t, err)
-	e.wk.read, e.wk.fd = os.NewFile(uintptr(fds[0]), "test-wake"), fds[1]
-	e.wk.writers.Add(1) // a caller past the flag, about to write
-	done := make(chan struct{})
-	go func() {
-		e.closeWake()
-		close(done)
-	}()
-	select {
-	case <-done:
-		t.Fatal("closed while a caller could still write to it")
-	case <-time.After(100 * time.Millisecond):
-	}
-	e.wk.writers.Add(-1)
-	waitFor(t, done, 3*time.Second, "closeWake")
-	assert.True(t, e.wk.pending.Load(), "left set: no caller writes again")
-	e.wake()
-	assert.Zero(t, e.wk.writers.Load())
-	require.NoError(t, e.Close(ctxT(t, time.Second)))
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/hsdfat8/diam-gw/fsm"
 )
@@ -38,13 +37,6 @@ func (w *watch) await(t *testing.T, ctx context.Context, conn int, to fsm.State)
 	}
 }
 
-// fast makes Tw short for tests, below the RFC minimum, without jitter.
-func fast(cfg *Config, tw, dwa time.Duration) {
-	cfg.DWRInterval, cfg.DWRTimeout = tw, dwa
-	cfg.watchdogFloor = min(tw, 100*time.Millisecond)
-	cfg.noJitter = true
-}
-
 // awaitOpen waits until n distinct connections have reached Open.
 func (w *watch) awaitOpen(t *testing.T, ctx context.Context, n int) {
 	t.Helper()
@@ -60,6 +52,3 @@ func (w *watch) awaitOpen(t *testing.T, ctx context.Context, n int) {
 		}
 	}
 }
-
-// state returns connection i's state name from the statistics.
-func (e *Engine) state(i int) string { return e.Stats().Conns[i].State }
