@@ -173,6 +173,9 @@ func (e *Engine) newConn(d *dra, k int) *draConn {
 	return p
 }
 
+// timeNow is the wall clock for statistics; the loop's own clock is Engine.now.
+var timeNow = time.Now
+
 // Config returns the configuration in use, defaults filled in. Safe for concurrent use.
 func (e *Engine) Config() Config { return e.cfg }
 

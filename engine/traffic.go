@@ -7,6 +7,7 @@ import (
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/link"
+	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/panjf2000/gnet/v2"
 )
@@ -209,4 +210,35 @@ func (p *draConn) cea(msg []byte) {
 	}
 	p.stats.setPeer(a.OriginHost, a.OriginRealm)
 	p.step(fsm.Event{Kind: fsm.EvCEAOK, OriginStateID: a.OriginStateID, HasOriginStateID: a.HasOriginStateID}, nil)
+}
+
+// fragWatch is the timer of a message left incomplete at the end of a read. A peer that sends
+// part of a message and stalls would otherwise hold the stream (and its partial buffer) until the
+// watchdog noticed, several Tw later (OTP diameter_tcp has the same fragment_timer).
+type fragWatch struct {
+	p     *draConn
+	timer wheel.Timer
+	seen  uint64 // frames.cut when the timer was armed
+}
+
+// watch arms or stops the timer after a read: armed while a message is incomplete, and re-armed
+// when the read completed messages, so that a busy stream whose reads keep ending mid-message
+// (it happens at every read boundary under load) is not mistaken for a stalled one.
+func (f *fragWatch) watch(now int64) {
+	w, cut := f.p.e.wheel, f.p.frames.Cut()
+	switch {
+	case f.p.frames.Pending() == 0:
+		w.Stop(&f.timer)
+	case !f.timer.Armed() || cut != f.seen:
+		f.seen = cut
+		w.Add(&f.timer, now+int64(f.p.e.cfg.FragmentTimeout), f)
+	}
+}
+
+// Expire resets the stream: the message did not complete in time.
+func (f *fragWatch) Expire(int64) {
+	if f.p.conn != nil && !f.p.closing && f.p.frames.Pending() > 0 {
+		f.p.framingError(fmt.Errorf("a message stayed incomplete for %v (%d bytes of it received)",
+			f.p.e.cfg.FragmentTimeout, f.p.frames.Pending()))
+	}
 }
