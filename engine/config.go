@@ -57,16 +57,16 @@ type Config struct {
 	ConnectionCount int // connections per DRA by default; default 5
 
 	ConnectTimeout    time.Duration // TCP connect; default 10 s
-	CERTimeout        time.Duration // CEA wait; default 5 s
+	CEATimeout        time.Duration // wait for the CEA to our CER; default 5 s
 	DWRInterval       time.Duration // RFC 3539 Tw; default 30 s, at least 6 s; ±2 s jitter
-	DWRTimeout        time.Duration // DWA wait before SUSPECT; 0 (default): Tw (RFC 3539 §3.4.1); may be shorter
+	DWATimeout        time.Duration // DWA wait before SUSPECT; 0 (default): Tw (RFC 3539 §3.4.1); may be shorter
 	DPATimeout        time.Duration // our DPR's answer on Close; default 2 s
-	ReconnectInterval time.Duration // first reconnect delay; default 5 s
-	MaxReconnectDelay time.Duration // backoff cap, also used after DPR BUSY; default 5 min
-	ReconnectBackoff  float64       // multiplier per failed attempt; default 1.5
+	BackoffInitial    time.Duration // first reconnect delay; default 5 s
+	BackoffMax        time.Duration // reconnect delay cap, also used after DPR BUSY; default 5 min
+	BackoffMultiplier float64       // reconnect delay growth per failed attempt; default 1.5
 
 	RequestTimeout   time.Duration // answer deadline when the caller gives none; default 5 s
-	SendBufferSize   int           // inbox capacity (requests queued for the loop); default 16384
+	InboxSize        int           // inbox capacity: requests queued for the loop; default 16384
 	MaxInFlight      int           // outstanding requests per connection; default 1024
 	MaxMessageSize   int           // largest accepted message; default 64 KiB
 	MaxOutboundBytes int           // unsent bytes (our batch plus gnet's buffer) above which a connection takes no new requests, and past which answering the peer's own requests resets it; default 4 MiB
@@ -89,6 +89,23 @@ type Config struct {
 	// callback.
 	OnStateChange func(StateChange)
 
+	// Deprecated: use CEATimeout. Still honoured, see the note after these fields.
+	CERTimeout time.Duration
+	// Deprecated: use DWATimeout.
+	DWRTimeout time.Duration
+	// Deprecated: use BackoffInitial.
+	ReconnectInterval time.Duration
+	// Deprecated: use BackoffMax.
+	MaxReconnectDelay time.Duration
+	// Deprecated: use BackoffMultiplier.
+	ReconnectBackoff float64
+	// Deprecated: use InboxSize.
+	SendBufferSize int
+	// A deprecated field above, when set, takes effect if its new field is zero or still holds
+	// its default, so DefaultConfig followed by the old name works as before. New moves it into
+	// the new field and clears it: Engine.Config and DefaultConfig report values under the new
+	// names only, and a Config read back from Engine.Config means the same when passed to New.
+
 	// watchdogFloor lowers the 6 s minimum of DWRInterval; tests only (see export_test.go).
 	watchdogFloor time.Duration
 	// seed seeds jitter and identifiers; tests only (0: from the clock).
@@ -97,19 +114,19 @@ type Config struct {
 	noJitter bool
 }
 
-// Defaults.
+// Defaults; the ones fsm and server share are declared once in internal/link.
 const (
 	DefaultPort              = 3868
 	DefaultConnectionCount   = 5
-	DefaultConnectTimeout    = 10 * time.Second
-	DefaultCERTimeout        = 5 * time.Second
-	DefaultDWRInterval       = 30 * time.Second
+	DefaultConnectTimeout    = link.DefaultConnectTimeout
+	DefaultCEATimeout        = link.DefaultCEATimeout
+	DefaultDWRInterval       = link.DefaultDWRInterval
 	DefaultDPATimeout        = link.DefaultDPATimeout
-	DefaultReconnectInterval = 5 * time.Second
-	DefaultMaxReconnectDelay = 5 * time.Minute
-	DefaultReconnectBackoff  = 1.5
+	DefaultBackoffInitial    = link.DefaultBackoffInitial
+	DefaultBackoffMax        = link.DefaultBackoffMax
+	DefaultBackoffMultiplier = link.DefaultBackoffMultiplier
 	DefaultRequestTimeout    = 5 * time.Second
-	DefaultSendBufferSize    = 16384
+	DefaultInboxSize         = 16384
 	DefaultMaxInFlight       = 1024
 	DefaultMaxOutboundBytes  = 4 << 20
 	DefaultFailoverLimit     = 2
@@ -119,6 +136,20 @@ const (
 	// NoFailover as FailoverLimit: a request whose connection fails is never resent (0 there
 	// means the default, as for every other field).
 	NoFailover = -1
+)
+
+// Deprecated defaults, the old names of the ones above.
+const (
+	// Deprecated: use DefaultCEATimeout.
+	DefaultCERTimeout = DefaultCEATimeout
+	// Deprecated: use DefaultBackoffInitial.
+	DefaultReconnectInterval = DefaultBackoffInitial
+	// Deprecated: use DefaultBackoffMax.
+	DefaultMaxReconnectDelay = DefaultBackoffMax
+	// Deprecated: use DefaultBackoffMultiplier.
+	DefaultReconnectBackoff = DefaultBackoffMultiplier
+	// Deprecated: use DefaultInboxSize.
+	DefaultSendBufferSize = DefaultInboxSize
 )
 
 // DefaultConfig returns a Config with every default filled in and no identity or DRA.
@@ -139,6 +170,7 @@ func (c *Config) setDefaults() {
 			*p = v
 		}
 	}
+	c.takeDeprecated()
 	if c.DestinationRealm == "" {
 		c.DestinationRealm = c.OriginRealm
 	}
@@ -151,16 +183,16 @@ func (c *Config) setDefaults() {
 	defInt(&c.Port, DefaultPort)
 	defInt(&c.ConnectionCount, DefaultConnectionCount)
 	def(&c.ConnectTimeout, DefaultConnectTimeout)
-	def(&c.CERTimeout, DefaultCERTimeout)
+	def(&c.CEATimeout, DefaultCEATimeout)
 	def(&c.DWRInterval, DefaultDWRInterval)
 	def(&c.DPATimeout, DefaultDPATimeout)
-	def(&c.ReconnectInterval, DefaultReconnectInterval)
-	def(&c.MaxReconnectDelay, DefaultMaxReconnectDelay)
-	if c.ReconnectBackoff == 0 {
-		c.ReconnectBackoff = DefaultReconnectBackoff
+	def(&c.BackoffInitial, DefaultBackoffInitial)
+	def(&c.BackoffMax, DefaultBackoffMax)
+	if c.BackoffMultiplier == 0 {
+		c.BackoffMultiplier = DefaultBackoffMultiplier
 	}
 	def(&c.RequestTimeout, DefaultRequestTimeout)
-	defInt(&c.SendBufferSize, DefaultSendBufferSize)
+	defInt(&c.InboxSize, DefaultInboxSize)
 	defInt(&c.MaxInFlight, DefaultMaxInFlight)
 	defInt(&c.MaxMessageSize, framing.DefaultMaxMessageSize)
 	defInt(&c.MaxOutboundBytes, DefaultMaxOutboundBytes)
@@ -177,6 +209,26 @@ func (c *Config) setDefaults() {
 		if d.Name == "" {
 			d.Name = d.Address
 		}
+	}
+}
+
+// takeDeprecated moves each set deprecated field into its new one, unless the new one was given
+// a value of its own (anything but zero or its default), and clears the deprecated ones.
+func (c *Config) takeDeprecated() {
+	take(&c.CEATimeout, c.CERTimeout, DefaultCEATimeout)
+	take(&c.DWATimeout, c.DWRTimeout, 0)
+	take(&c.BackoffInitial, c.ReconnectInterval, DefaultBackoffInitial)
+	take(&c.BackoffMax, c.MaxReconnectDelay, DefaultBackoffMax)
+	take(&c.BackoffMultiplier, c.ReconnectBackoff, DefaultBackoffMultiplier)
+	take(&c.InboxSize, c.SendBufferSize, DefaultInboxSize)
+	c.CERTimeout, c.DWRTimeout, c.SendBufferSize = 0, 0, 0
+	c.ReconnectInterval, c.MaxReconnectDelay, c.ReconnectBackoff = 0, 0, 0
+}
+
+func take[T comparable](field *T, deprecated, def T) {
+	var zero T
+	if deprecated != zero && (*field == zero || *field == def) {
+		*field = deprecated
 	}
 }
 
@@ -256,29 +308,29 @@ func (c *Config) Validate() error {
 		}
 	}
 	positive("ConnectTimeout", c.ConnectTimeout)
-	positive("CERTimeout", c.CERTimeout)
+	positive("CEATimeout", c.CEATimeout)
 	positive("DPATimeout", c.DPATimeout)
-	positive("ReconnectInterval", c.ReconnectInterval)
+	positive("BackoffInitial", c.BackoffInitial)
 	positive("RequestTimeout", c.RequestTimeout)
 	positive("FragmentTimeout", c.FragmentTimeout)
 	if c.DWRInterval < floor {
 		bad("DWRInterval", "%v: must be at least %v (RFC 3539 §3.4.1)", c.DWRInterval, floor)
 	}
-	if c.DWRTimeout < 0 || c.DWRTimeout > c.DWRInterval {
-		bad("DWRTimeout", "%v: must be 0 (Tw) or up to DWRInterval %v (RFC 3539 §3.4.1: SUSPECT when no DWA came within Tw)",
-			c.DWRTimeout, c.DWRInterval)
+	if c.DWATimeout < 0 || c.DWATimeout > c.DWRInterval {
+		bad("DWATimeout", "%v: must be 0 (Tw) or up to DWRInterval %v (RFC 3539 §3.4.1: SUSPECT when no DWA came within Tw)",
+			c.DWATimeout, c.DWRInterval)
 	}
-	if c.MaxReconnectDelay < c.ReconnectInterval {
-		bad("MaxReconnectDelay", "%v: below ReconnectInterval %v", c.MaxReconnectDelay, c.ReconnectInterval)
+	if c.BackoffMax < c.BackoffInitial {
+		bad("BackoffMax", "%v: below BackoffInitial %v", c.BackoffMax, c.BackoffInitial)
 	}
-	if c.ReconnectBackoff < 1 {
-		bad("ReconnectBackoff", "%v: must be at least 1", c.ReconnectBackoff)
+	if c.BackoffMultiplier < 1 {
+		bad("BackoffMultiplier", "%v: must be at least 1", c.BackoffMultiplier)
 	}
 	if c.Port < 1 || c.Port > 65535 {
 		bad("Port", "%d: must be 1-65535", c.Port)
 	}
-	if c.SendBufferSize < 1 || c.SendBufferSize > 1<<24 {
-		bad("SendBufferSize", "%d: must be 1-16777216", c.SendBufferSize)
+	if c.InboxSize < 1 || c.InboxSize > 1<<24 {
+		bad("InboxSize", "%d: must be 1-16777216", c.InboxSize)
 	}
 	if c.MaxInFlight < 1 || c.MaxInFlight > 1<<20 {
 		bad("MaxInFlight", "%d: must be 1-1048576", c.MaxInFlight)

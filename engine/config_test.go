@@ -19,12 +19,12 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, uint32(10415), c.VendorID)
 	assert.Equal(t, 5, c.ConnectionCount)
 	assert.Equal(t, 10*time.Second, c.ConnectTimeout)
-	assert.Equal(t, 5*time.Second, c.CERTimeout)
+	assert.Equal(t, 5*time.Second, c.CEATimeout)
 	assert.Equal(t, 30*time.Second, c.DWRInterval)
-	assert.Zero(t, c.DWRTimeout, "the DWA wait is Tw (RFC 3539 §3.4.1)")
-	assert.Equal(t, 5*time.Second, c.ReconnectInterval)
-	assert.Equal(t, 5*time.Minute, c.MaxReconnectDelay)
-	assert.Equal(t, 1.5, c.ReconnectBackoff)
+	assert.Zero(t, c.DWATimeout, "the DWA wait is Tw (RFC 3539 §3.4.1)")
+	assert.Equal(t, 5*time.Second, c.BackoffInitial)
+	assert.Equal(t, 5*time.Minute, c.BackoffMax)
+	assert.Equal(t, 1.5, c.BackoffMultiplier)
 	assert.Equal(t, 5*time.Second, c.RequestTimeout)
 	assert.Equal(t, 64<<10, c.MaxMessageSize)
 }
@@ -65,21 +65,21 @@ func TestValidateNamesFields(t *testing.T) {
 	assert.True(t, strings.Contains(err.Error(), "DRAs: at least one DRA"), err.Error())
 }
 
-// DWRTimeout may shorten the DWA wait below Tw, never lengthen it; 0 is Tw.
+// DWATimeout may shorten the DWA wait below Tw, never lengthen it; 0 is Tw.
 func TestValidateDWRTimeout(t *testing.T) {
 	for _, tc := range []struct {
 		dwa time.Duration
 		ok  bool
 	}{{0, true}, {time.Second, true}, {30 * time.Second, true}, {30*time.Second + 1, false}, {-1, false}} {
 		c := testConfig("127.0.0.1:1")
-		c.DWRInterval, c.DWRTimeout = 30*time.Second, tc.dwa
+		c.DWRInterval, c.DWATimeout = 30*time.Second, tc.dwa
 		c.setDefaults()
 		err := c.Validate()
 		if tc.ok {
 			assert.NoError(t, err, "%v", tc.dwa)
 		} else {
 			require.ErrorIs(t, err, ErrInvalidConfig, "%v", tc.dwa)
-			assert.Contains(t, err.Error(), "DWRTimeout:")
+			assert.Contains(t, err.Error(), "DWATimeout:")
 		}
 	}
 }
@@ -162,14 +162,14 @@ func TestOptions(t *testing.T) {
 	assert.Equal(t, 3, c.DRAs[1].Connections, "the option's default applies to DRAs without a count")
 	assert.Equal(t, time.Second, c.RequestTimeout)
 	assert.Equal(t, 64, c.MaxInFlight)
-	assert.Equal(t, 128, c.SendBufferSize)
+	assert.Equal(t, 128, c.InboxSize)
 	assert.Equal(t, 7*time.Second, c.DWRInterval)
-	assert.Equal(t, 2*time.Second, c.DWRTimeout)
-	assert.Equal(t, time.Second, c.ReconnectInterval)
-	assert.Equal(t, time.Minute, c.MaxReconnectDelay)
-	assert.Equal(t, 2.0, c.ReconnectBackoff)
+	assert.Equal(t, 2*time.Second, c.DWATimeout)
+	assert.Equal(t, time.Second, c.BackoffInitial)
+	assert.Equal(t, time.Minute, c.BackoffMax)
+	assert.Equal(t, 2.0, c.BackoffMultiplier)
 	assert.Equal(t, 3*time.Second, c.ConnectTimeout)
-	assert.Equal(t, 4*time.Second, c.CERTimeout)
+	assert.Equal(t, 4*time.Second, c.CEATimeout)
 	assert.Equal(t, 5*time.Second, c.DPATimeout)
 	assert.Equal(t, "p", c.ProductName)
 	assert.Equal(t, uint32(99), c.VendorID)
@@ -182,4 +182,66 @@ func TestOptions(t *testing.T) {
 	assert.Same(t, logger, c.Logger)
 	assert.Equal(t, time.Minute, c.HealthInterval)
 	assert.NotNil(t, c.HealthReport)
+}
+
+// The deprecated fields still take effect: on a zero Config, and after DefaultConfig (whose
+// defaults fill the new fields); a new field given a value of its own wins. New clears the old
+// ones, so the Config it reports carries each value once, under the new name.
+func TestDeprecatedFieldsTakeEffect(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		setOld       func(*Config)
+		setNew       func(*Config) // a value other than setOld's and the default
+		got          func(*Config) any
+		old, new     any
+		deprecatedOf func(*Config) any
+	}{
+		{"CERTimeout", func(c *Config) { c.CERTimeout = 3 * time.Second }, func(c *Config) { c.CEATimeout = 4 * time.Second },
+			func(c *Config) any { return c.CEATimeout }, 3 * time.Second, 4 * time.Second, func(c *Config) any { return c.CERTimeout }},
+		{"DWRTimeout", func(c *Config) { c.DWRTimeout = 3 * time.Second }, func(c *Config) { c.DWATimeout = 4 * time.Second },
+			func(c *Config) any { return c.DWATimeout }, 3 * time.Second, 4 * time.Second, func(c *Config) any { return c.DWRTimeout }},
+		{"ReconnectInterval", func(c *Config) { c.ReconnectInterval = 3 * time.Second }, func(c *Config) { c.BackoffInitial = 4 * time.Second },
+			func(c *Config) any { return c.BackoffInitial }, 3 * time.Second, 4 * time.Second, func(c *Config) any { return c.ReconnectInterval }},
+		{"MaxReconnectDelay", func(c *Config) { c.MaxReconnectDelay = time.Hour }, func(c *Config) { c.BackoffMax = 2 * time.Hour },
+			func(c *Config) any { return c.BackoffMax }, time.Hour, 2 * time.Hour, func(c *Config) any { return c.MaxReconnectDelay }},
+		{"ReconnectBackoff", func(c *Config) { c.ReconnectBackoff = 3 }, func(c *Config) { c.BackoffMultiplier = 4 },
+			func(c *Config) any { return c.BackoffMultiplier }, 3.0, 4.0, func(c *Config) any { return c.ReconnectBackoff }},
+		{"SendBufferSize", func(c *Config) { c.SendBufferSize = 300 }, func(c *Config) { c.InboxSize = 400 },
+			func(c *Config) any { return c.InboxSize }, 300, 400, func(c *Config) any { return c.SendBufferSize }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			build := func(c Config) Config {
+				t.Helper()
+				c.OriginHost, c.OriginRealm, c.DRAs = "gw.example", "example", []DRA{{Address: "127.0.0.1:1"}}
+				e, err := New(c)
+				require.NoError(t, err)
+				t.Cleanup(func() { e.Close(ctxT(t, time.Second)) })
+				return e.Config()
+			}
+			var zero Config
+			tc.setOld(&zero)
+			got := build(zero)
+			assert.Equal(t, tc.old, tc.got(&got), "old name on a zero Config")
+			assert.Zero(t, tc.deprecatedOf(&got), "cleared once taken")
+
+			def := DefaultConfig()
+			tc.setOld(&def)
+			got = build(def)
+			assert.Equal(t, tc.old, tc.got(&got), "old name after DefaultConfig")
+
+			both := DefaultConfig()
+			tc.setOld(&both)
+			tc.setNew(&both)
+			got = build(both)
+			assert.Equal(t, tc.new, tc.got(&got), "the new name wins when set")
+		})
+	}
+}
+
+// The deprecated SendBufferSize sizes the real inbox, not just the Config.
+func TestSendBufferSizeSizesInbox(t *testing.T) {
+	e, err := New(Config{OriginHost: "gw.example", OriginRealm: "example", DRAs: []DRA{{Address: "127.0.0.1:1"}}, SendBufferSize: 300})
+	require.NoError(t, err)
+	defer e.Close(ctxT(t, time.Second))
+	assert.Equal(t, 512, e.inbox.Cap(), "300 rounded up to a power of two")
 }

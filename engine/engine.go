@@ -150,7 +150,7 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	e := &Engine{
 		cfg:        cfg,
 		log:        cfg.Logger,
-		inbox:      inbox.NewRing[submission](cfg.SendBufferSize),
+		inbox:      inbox.NewRing[submission](cfg.InboxSize),
 		e2e:        framing.NewEndToEndClock(now.UnixNano()),
 		sessHi:     uint32(now.Unix()),
 		epoch:      now,
@@ -176,15 +176,15 @@ func New(cfg Config, opts ...Option) (*Engine, error) {
 	fcfg := fsm.Config{
 		Tw:                cfg.DWRInterval,
 		TwFloor:           min(MinDWRInterval, cfg.DWRInterval),
-		DWATimeout:        cfg.DWRTimeout,
+		DWATimeout:        cfg.DWATimeout,
 		ConnectTimeout:    cfg.ConnectTimeout,
-		CEATimeout:        cfg.CERTimeout,
+		CEATimeout:        cfg.CEATimeout,
 		DPATimeout:        cfg.DPATimeout,
 		DPRGrace:          cfg.DPATimeout,
-		BackoffInitial:    cfg.ReconnectInterval,
-		BackoffMultiplier: cfg.ReconnectBackoff,
-		BackoffMax:        cfg.MaxReconnectDelay,
-		LongBackoff:       cfg.MaxReconnectDelay,
+		BackoffInitial:    cfg.BackoffInitial,
+		BackoffMultiplier: cfg.BackoffMultiplier,
+		BackoffMax:        cfg.BackoffMax,
+		LongBackoff:       cfg.BackoffMax,
 	}
 	if cfg.noJitter {
 		fcfg.TwJitter, fcfg.BackoffJitter = -1, -1

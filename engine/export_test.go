@@ -40,7 +40,7 @@ func (w *watch) await(t *testing.T, ctx context.Context, conn int, to fsm.State)
 
 // fast makes Tw short for tests, below the RFC minimum, without jitter.
 func fast(cfg *Config, tw, dwa time.Duration) {
-	cfg.DWRInterval, cfg.DWRTimeout = tw, dwa
+	cfg.DWRInterval, cfg.DWATimeout = tw, dwa
 	cfg.watchdogFloor = min(tw, 100*time.Millisecond)
 	cfg.noJitter = true
 }

@@ -15,18 +15,18 @@ func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
 // testConfig is a config for one DRA at addr with fast timers.
 func testConfig(addrs ...string) Config {
 	c := Config{
-		OriginHost:        "gw.test.local",
-		OriginRealm:       "test.local",
-		ConnectionCount:   1,
-		ConnectTimeout:    2 * time.Second,
-		CERTimeout:        2 * time.Second,
-		DWRInterval:       30 * time.Second,
-		DWRTimeout:        10 * time.Second,
-		DPATimeout:        time.Second,
-		ReconnectInterval: 50 * time.Millisecond,
-		MaxReconnectDelay: 200 * time.Millisecond,
-		RequestTimeout:    2 * time.Second,
-		seed:              1,
+		OriginHost:      "gw.test.local",
+		OriginRealm:     "test.local",
+		ConnectionCount: 1,
+		ConnectTimeout:  2 * time.Second,
+		CEATimeout:      2 * time.Second,
+		DWRInterval:     30 * time.Second,
+		DWATimeout:      10 * time.Second,
+		DPATimeout:      time.Second,
+		BackoffInitial:  50 * time.Millisecond,
+		BackoffMax:      200 * time.Millisecond,
+		RequestTimeout:  2 * time.Second,
+		seed:            1,
 	}
 	for _, a := range addrs {
 		c.DRAs = append(c.DRAs, DRA{Address: a})

@@ -134,7 +134,7 @@ func TestCEARejectedBacksOff(t *testing.T) {
 	for _, pc := range []testpeer.Config{{CEAResult: framing.NoCommonApplication}, {NoCommonApp: true}} {
 		peer := testpeer.StartT(t, pc)
 		cfg := testConfig(peer.Addr())
-		cfg.ReconnectInterval, cfg.MaxReconnectDelay, cfg.ReconnectBackoff = 100*time.Millisecond, time.Second, 2
+		cfg.BackoffInitial, cfg.BackoffMax, cfg.BackoffMultiplier = 100*time.Millisecond, time.Second, 2
 		e, err := New(cfg)
 		require.NoError(t, err)
 		err = e.Start(ctxT(t, 700*time.Millisecond))
@@ -190,7 +190,7 @@ func TestPeerDPR(t *testing.T) {
 	for _, cause := range []framing.DisconnectCause{framing.Rebooting, framing.Busy} {
 		peer := testpeer.StartT(t, testpeer.Config{})
 		cfg := testConfig(peer.Addr())
-		cfg.MaxReconnectDelay = 5 * time.Second
+		cfg.BackoffMax = 5 * time.Second
 		w := watchStates(&cfg)
 		e := startEngine(t, cfg)
 		ctx := ctxT(t, 3*time.Second)

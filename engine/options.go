@@ -39,26 +39,26 @@ func WithMaxInFlight(n int) Option {
 	return func(c *Config) { c.MaxInFlight = n }
 }
 
-// WithInboxSize sets the inbox capacity (Config.SendBufferSize).
+// WithInboxSize sets the inbox capacity (Config.InboxSize).
 func WithInboxSize(n int) Option {
-	return func(c *Config) { c.SendBufferSize = n }
+	return func(c *Config) { c.InboxSize = n }
 }
 
-// WithWatchdog sets Tw (DWRInterval) and the DWA wait (DWRTimeout; 0 waits Tw, as RFC 3539).
+// WithWatchdog sets Tw (DWRInterval) and the DWA wait (DWATimeout; 0 waits Tw, as RFC 3539).
 func WithWatchdog(interval, timeout time.Duration) Option {
-	return func(c *Config) { c.DWRInterval, c.DWRTimeout = interval, timeout }
+	return func(c *Config) { c.DWRInterval, c.DWATimeout = interval, timeout }
 }
 
 // WithReconnect sets the reconnect backoff: first delay, cap and multiplier.
 func WithReconnect(initial, max time.Duration, multiplier float64) Option {
 	return func(c *Config) {
-		c.ReconnectInterval, c.MaxReconnectDelay, c.ReconnectBackoff = initial, max, multiplier
+		c.BackoffInitial, c.BackoffMax, c.BackoffMultiplier = initial, max, multiplier
 	}
 }
 
 // WithTimeouts sets the connect, CEA and DPA timeouts.
 func WithTimeouts(connect, cea, dpa time.Duration) Option {
-	return func(c *Config) { c.ConnectTimeout, c.CERTimeout, c.DPATimeout = connect, cea, dpa }
+	return func(c *Config) { c.ConnectTimeout, c.CEATimeout, c.DPATimeout = connect, cea, dpa }
 }
 
 // WithProduct sets Product-Name, Vendor-Id and Firmware-Revision of our CER.

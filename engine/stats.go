@@ -23,13 +23,17 @@ type Counters struct {
 	MalformedAnswers        uint64 // answers matched to a request but not decodable
 	Failovers               uint64 // requests moved off this connection when it failed
 	Reconnects              uint64 // connections opened after the first
-	ProtocolErrors          uint64 // framing violations (connection reset)
+	FramingResets           uint64 // streams reset because the peer broke the framing rules (ErrProtocol)
 	SlowPeerCloses          uint64 // connections reset because the peer did not read: answering its requests would have gone past MaxOutboundBytes
 	CEARejects              uint64 // capabilities exchanges that failed
 	PeerReboots             uint64 // Origin-State-Id changes seen
 	DWRSent, DWRReceived    uint64
 	DWAReceived             uint64
 	InFlight                int // requests waiting for an answer now
+
+	// Deprecated: use FramingResets (this is not Answers.ProtocolError, the 3xxx answers).
+	// Still filled, with the same value.
+	ProtocolErrors uint64
 }
 
 // AnswerCounts splits answers by Result-Code class. Experimental counts answers carrying an
@@ -68,6 +72,7 @@ func (c *Counters) add(o *Counters) {
 	c.MalformedAnswers += o.MalformedAnswers
 	c.Failovers += o.Failovers
 	c.Reconnects += o.Reconnects
+	c.FramingResets += o.FramingResets
 	c.ProtocolErrors += o.ProtocolErrors
 	c.SlowPeerCloses += o.SlowPeerCloses
 	c.CEARejects += o.CEARejects
@@ -170,7 +175,7 @@ const (
 	cFailovers
 	cReconnects
 	cOpens
-	cProtocolErrors
+	cFramingResets
 	cSlowPeerCloses
 	cCEARejects
 	cPeerReboots
@@ -308,7 +313,7 @@ func (s *connStats) counters() Counters {
 		MalformedAnswers: v(cMalformed),
 		Failovers:        v(cFailovers),
 		Reconnects:       v(cReconnects),
-		ProtocolErrors:   v(cProtocolErrors),
+		FramingResets:    v(cFramingResets),
 		SlowPeerCloses:   v(cSlowPeerCloses),
 		CEARejects:       v(cCEARejects),
 		PeerReboots:      v(cPeerReboots),
@@ -318,6 +323,7 @@ func (s *connStats) counters() Counters {
 		InFlight:         int(int64(v(cInFlight))),
 
 		UnknownBaseAnswers: v(cUnknownBase),
+		ProtocolErrors:     v(cFramingResets),
 	}
 }
 
