@@ -245,3 +245,33 @@ func TestSendBufferSizeSizesInbox(t *testing.T) {
 	defer e.Close(ctxT(t, time.Second))
 	assert.Equal(t, 512, e.inbox.Cap(), "300 rounded up to a power of two")
 }
+
+// Validate reports every bad field at once as a *ConfigError, by path, in the server's shape
+// (server.TestValidateReportsEveryField), with the messages it always had.
+func TestValidateReportsEveryFieldAsConfigError(t *testing.T) {
+	c := Config{
+		OriginHost:        "bad host",
+		DRAs:              []DRA{{Address: "h:99999"}, {Address: "h:1", Identity: 7}},
+		DWRInterval:       time.Second,
+		BackoffMultiplier: 0.5,
+		InboxSize:         -1,
+	}
+	c.setDefaults()
+	err := c.Validate()
+	require.ErrorIs(t, err, ErrInvalidConfig)
+	var fields, texts []string
+	for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var ce *ConfigError
+		require.ErrorAs(t, e, &ce)
+		assert.ErrorIs(t, ce, ErrInvalidConfig)
+		fields = append(fields, ce.Field)
+		texts = append(texts, ce.Error())
+	}
+	assert.Equal(t, []string{"OriginHost", "OriginRealm", "DRAs[0].Address", "DRAs[1].Identity", "DWRInterval",
+		"BackoffMultiplier", "InboxSize"}, fields)
+	assert.Equal(t, `engine: invalid configuration: DRAs[0].Address: "h:99999": port must be 1-65535`, texts[2])
+	assert.Equal(t, "engine: invalid configuration: InboxSize: -1: must be 1-16777216", texts[6])
+	var first *ConfigError
+	require.ErrorAs(t, err, &first)
+	assert.Equal(t, "OriginHost", first.Field, "errors.As finds the first")
+}
