@@ -2,8 +2,12 @@ package engine
 
 import (
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"log/slog"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +154,11 @@ func TestOptions(t *testing.T) {
 		WithNagle(true),
 		WithLogger(logger),
 		WithHealthReport(time.Minute, report),
+		WithPort(3870),
+		WithFragmentTimeout(4*time.Second),
+		WithMaxOutboundBytes(1<<20),
+		WithAlternateRetry(false),
+		WithStateChange(func(StateChange) {}),
 	)
 	require.NoError(t, err)
 	defer e.Close(ctxT(t, time.Second))
@@ -182,6 +191,154 @@ func TestOptions(t *testing.T) {
 	assert.Same(t, logger, c.Logger)
 	assert.Equal(t, time.Minute, c.HealthInterval)
 	assert.NotNil(t, c.HealthReport)
+	assert.Equal(t, 3870, c.Port)
+	assert.Equal(t, "h:1", c.DRAs[0].Address, "the Config's own DRA had its port")
+	assert.Equal(t, "h:2", c.DRAs[1].Address)
+	assert.Equal(t, 4*time.Second, c.FragmentTimeout)
+	assert.Equal(t, 1<<20, c.MaxOutboundBytes)
+	assert.True(t, c.DisableAlternateRetry)
+	assert.NotNil(t, c.OnStateChange)
+}
+
+// allOptions is one call of every option, each with values other than zero and the defaults.
+// TestEveryFieldHasAnOption checks that together they set every field.
+func allOptions() []Option {
+	return []Option{
+		WithOrigin("gw.realm", "realm"),
+		WithDestination("eir.realm", "eir1.eir.realm"),
+		WithDRA(DRA{Address: "h:2"}),
+		WithPort(3870),
+		WithConnectionCount(3),
+		WithRequestTimeout(time.Second),
+		WithMaxInFlight(64),
+		WithInboxSize(128),
+		WithWatchdog(7*time.Second, 2*time.Second),
+		WithReconnect(time.Second, time.Minute, 2),
+		WithTimeouts(3*time.Second, 4*time.Second, 5*time.Second),
+		WithFragmentTimeout(time.Second),
+		WithProduct("p", 99, 7),
+		WithHostIPAddresses(netip.MustParseAddr("10.1.2.3")),
+		WithOriginStateID(42),
+		WithMaxMessageSize(8192),
+		WithMaxOutboundBytes(1 << 20),
+		WithFailoverLimit(5),
+		WithNagle(true),
+		WithAlternateRetry(false),
+		WithLogger(slog.New(slog.DiscardHandler)),
+		WithHealthReport(time.Minute, func(Snapshot) {}),
+		WithStateChange(func(StateChange) {}),
+	}
+}
+
+// Every exported Config field that is not deprecated has an option that sets it: a field added
+// without one fails here. Deprecated fields are found by their "Deprecated:" doc in config.go.
+func TestEveryFieldHasAnOption(t *testing.T) {
+	deprecated := deprecatedConfigFields(t)
+	require.NotEmpty(t, deprecated)
+	set := map[string]bool{}
+	for _, o := range allOptions() {
+		var c Config
+		require.NoError(t, o(&c))
+		v := reflect.ValueOf(c)
+		for i := range v.NumField() {
+			if !v.Field(i).IsZero() {
+				set[v.Type().Field(i).Name] = true
+			}
+		}
+	}
+	for _, f := range reflect.VisibleFields(reflect.TypeOf(Config{})) {
+		if !f.IsExported() || deprecated[f.Name] {
+			continue
+		}
+		assert.True(t, set[f.Name], "no option sets Config.%s", f.Name)
+	}
+	for name := range deprecated {
+		assert.False(t, set[name], "an option sets the deprecated Config.%s", name)
+	}
+}
+
+// deprecatedConfigFields reads config.go for the Config fields documented as deprecated.
+func deprecatedConfigFields(t *testing.T) map[string]bool {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "config.go", nil, parser.ParseComments)
+	require.NoError(t, err)
+	out := map[string]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		ts, ok := n.(*ast.TypeSpec)
+		if !ok || ts.Name.Name != "Config" {
+			return true
+		}
+		for _, fl := range ts.Type.(*ast.StructType).Fields.List {
+			if fl.Doc != nil && strings.Contains(fl.Doc.Text(), "Deprecated:") {
+				for _, n := range fl.Names {
+					out[n.Name] = true
+				}
+			}
+		}
+		return false
+	})
+	return out
+}
+
+// A bad option value is a *ConfigError naming the field; New stops at the first such option and
+// returns its error, matching ErrInvalidConfig. A caller's own option error is wrapped, and a
+// nil Option is refused rather than called.
+func TestOptionErrors(t *testing.T) {
+	base := Config{OriginHost: "gw.example", OriginRealm: "example"}
+	for _, tc := range []struct {
+		opt   Option
+		field string
+	}{
+		{WithOrigin("bad host", "realm"), "OriginHost"},
+		{WithOrigin("gw.realm", ""), "OriginRealm"},
+		{WithDestination("bad realm", ""), "DestinationRealm"},
+		{WithDestination("", "bad host"), "DestinationHost"},
+		{WithDRA(DRA{}), "DRAs[0].Address"},
+		{WithDRA(DRA{Address: "h", Connections: 1001}), "DRAs[0].Connections"},
+		{WithDRA(DRA{Address: "h", Priority: -1}), "DRAs[0].Priority"},
+		{WithDRA(DRA{Address: "h", Identity: 9}), "DRAs[0].Identity"},
+		{WithDRA(DRA{Address: "h", PeerOriginHost: "a b"}), "DRAs[0].PeerOriginHost"},
+		{WithPort(0), "Port"},
+		{WithConnectionCount(0), "ConnectionCount"},
+		{WithRequestTimeout(0), "RequestTimeout"},
+		{WithMaxInFlight(0), "MaxInFlight"},
+		{WithInboxSize(1<<24 + 1), "InboxSize"},
+		{WithWatchdog(time.Second, 0), "DWRInterval"},
+		{WithWatchdog(30*time.Second, time.Minute), "DWATimeout"},
+		{WithReconnect(0, time.Minute, 2), "BackoffInitial"},
+		{WithReconnect(time.Minute, time.Second, 2), "BackoffMax"},
+		{WithReconnect(time.Second, time.Minute, 0.5), "BackoffMultiplier"},
+		{WithTimeouts(0, time.Second, time.Second), "ConnectTimeout"},
+		{WithTimeouts(time.Second, -1, time.Second), "CEATimeout"},
+		{WithTimeouts(time.Second, time.Second, 0), "DPATimeout"},
+		{WithFragmentTimeout(-1), "FragmentTimeout"},
+		{WithHostIPAddresses(netip.Addr{}), "HostIPAddresses[0]"},
+		{WithMaxMessageSize(100), "MaxMessageSize"},
+		{WithMaxOutboundBytes(0), "MaxOutboundBytes"},
+		{WithFailoverLimit(-2), "FailoverLimit"},
+		{WithHealthReport(-1, func(Snapshot) {}), "HealthInterval"},
+		{WithHealthReport(time.Second, nil), "HealthReport"},
+	} {
+		t.Run(tc.field, func(t *testing.T) {
+			later := false
+			_, err := New(base, tc.opt, func(*Config) error { later = true; return nil })
+			require.ErrorIs(t, err, ErrInvalidConfig)
+			var ce *ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tc.field, ce.Field)
+			assert.False(t, later, "New stops at the first bad option")
+		})
+	}
+
+	mine := errors.New("my option")
+	_, err := New(base, WithDRA(DRA{Address: "h"}), func(*Config) error { return mine })
+	require.ErrorIs(t, err, ErrInvalidConfig)
+	require.ErrorIs(t, err, mine)
+
+	_, err = New(base, WithDRA(DRA{Address: "h"}), nil)
+	var ce *ConfigError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "opts[1]", ce.Field)
 }
 
 // The deprecated fields still take effect: on a zero Config, and after DefaultConfig (whose

@@ -133,8 +133,8 @@ type group struct {
 // New checks cfg (after applying opts and filling defaults) and builds an Engine. Nothing is
 // dialled before Start. Safe for concurrent use (it shares nothing).
 func New(cfg Config, opts ...Option) (*Engine, error) {
-	for _, o := range opts {
-		o(&cfg)
+	if err := applyOptions(&cfg, opts); err != nil {
+		return nil, err
 	}
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
