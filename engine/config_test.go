@@ -132,34 +132,7 @@ func TestErrorFormatting(t *testing.T) {
 
 // Each option sets the field it names, on top of the Config given to New.
 func TestOptions(t *testing.T) {
-	logger := slog.New(slog.DiscardHandler)
-	report := func(Snapshot) {}
-	ip := netip.MustParseAddr("10.1.2.3")
-	e, err := New(Config{OriginHost: "x.example", OriginRealm: "example", DRAs: []DRA{{Address: "h:1"}}},
-		WithOrigin("gw.realm", "realm"),
-		WithDestination("eir.realm", "eir1.eir.realm"),
-		WithDRA(DRA{Address: "h:2", Name: "two"}),
-		WithConnectionCount(3),
-		WithRequestTimeout(time.Second),
-		WithMaxInFlight(64),
-		WithInboxSize(128),
-		WithWatchdog(7*time.Second, 2*time.Second),
-		WithReconnect(time.Second, time.Minute, 2),
-		WithTimeouts(3*time.Second, 4*time.Second, 5*time.Second),
-		WithProduct("p", 99, 7),
-		WithHostIPAddresses(ip),
-		WithOriginStateID(42),
-		WithMaxMessageSize(8192),
-		WithFailoverLimit(5),
-		WithNagle(true),
-		WithLogger(logger),
-		WithHealthReport(time.Minute, report),
-		WithPort(3870),
-		WithFragmentTimeout(4*time.Second),
-		WithMaxOutboundBytes(1<<20),
-		WithAlternateRetry(false),
-		WithStateChange(func(StateChange) {}),
-	)
+	e, err := New(Config{OriginHost: "x.example", OriginRealm: "example", DRAs: []DRA{{Address: "h:1"}}}, allOptions()...)
 	require.NoError(t, err)
 	defer e.Close(ctxT(t, time.Second))
 	c := e.Config()
@@ -168,7 +141,10 @@ func TestOptions(t *testing.T) {
 	assert.Equal(t, "eir.realm", c.DestinationRealm)
 	assert.Equal(t, "eir1.eir.realm", c.DestinationHost)
 	require.Len(t, c.DRAs, 2)
+	assert.Equal(t, "h:1", c.DRAs[0].Address, "the Config's own DRA had its port")
+	assert.Equal(t, "h:2", c.DRAs[1].Address)
 	assert.Equal(t, 3, c.DRAs[1].Connections, "the option's default applies to DRAs without a count")
+	assert.Equal(t, 3870, c.Port)
 	assert.Equal(t, time.Second, c.RequestTimeout)
 	assert.Equal(t, 64, c.MaxInFlight)
 	assert.Equal(t, 128, c.InboxSize)
@@ -180,24 +156,26 @@ func TestOptions(t *testing.T) {
 	assert.Equal(t, 3*time.Second, c.ConnectTimeout)
 	assert.Equal(t, 4*time.Second, c.CEATimeout)
 	assert.Equal(t, 5*time.Second, c.DPATimeout)
+	assert.Equal(t, time.Second, c.FragmentTimeout)
 	assert.Equal(t, "p", c.ProductName)
 	assert.Equal(t, uint32(99), c.VendorID)
 	assert.Equal(t, uint32(7), c.FirmwareRevision)
-	assert.Equal(t, []netip.Addr{ip}, c.HostIPAddresses)
+	assert.Equal(t, []netip.Addr{netip.MustParseAddr("10.1.2.3")}, c.HostIPAddresses)
 	assert.Equal(t, uint32(42), c.OriginStateID)
 	assert.Equal(t, 8192, c.MaxMessageSize)
+	assert.Equal(t, 1<<20, c.MaxOutboundBytes)
 	assert.Equal(t, 5, c.FailoverLimit)
 	assert.True(t, c.EnableNagle)
-	assert.Same(t, logger, c.Logger)
+	assert.True(t, c.DisableAlternateRetry)
+	assert.NotNil(t, c.Logger)
 	assert.Equal(t, time.Minute, c.HealthInterval)
 	assert.NotNil(t, c.HealthReport)
-	assert.Equal(t, 3870, c.Port)
-	assert.Equal(t, "h:1", c.DRAs[0].Address, "the Config's own DRA had its port")
-	assert.Equal(t, "h:2", c.DRAs[1].Address)
-	assert.Equal(t, 4*time.Second, c.FragmentTimeout)
-	assert.Equal(t, 1<<20, c.MaxOutboundBytes)
-	assert.True(t, c.DisableAlternateRetry)
 	assert.NotNil(t, c.OnStateChange)
+
+	e2, err := New(Config{OriginHost: "x.example", OriginRealm: "example", DRAs: []DRA{{Address: "h:1"}}}, WithFailoverLimit(0))
+	require.NoError(t, err)
+	defer e2.Close(ctxT(t, time.Second))
+	assert.Equal(t, NoFailover, e2.Config().FailoverLimit, "0 means never")
 }
 
 // allOptions is one call of every option, each with values other than zero and the defaults.
