@@ -97,8 +97,13 @@ type ConnStats struct {
 	StateSince      time.Time
 	Usable          bool
 	RTT             time.Duration // moving average of ECR round trips
-	LastError       string
-	LastErrorAt     time.Time
+	// LastErr is the connection's last error as a value, for errors.Is and errors.As: most are an
+	// *Error wrapping a sentinel (ErrCEARejected, ErrProtocol, ErrSlowPeer, ErrUnknownAnswer,
+	// ErrLoopExited) and its cause; a failed dial or a closed socket gives the network's error.
+	// Nil when there has been none.
+	LastErr     error
+	LastError   string // LastErr's text, "" when none
+	LastErrorAt time.Time
 	Counters
 }
 
@@ -204,6 +209,7 @@ type connStats struct {
 type connInfo struct{ local, remote, peerHost, peerRealm string }
 
 type errInfo struct {
+	err error
 	msg string
 	at  time.Time
 }
@@ -244,7 +250,7 @@ func (s *connStats) setState(st fsm.State) {
 }
 
 func (s *connStats) setError(err error) {
-	s.lastErr.Store(&errInfo{msg: err.Error(), at: timeNow()})
+	s.lastErr.Store(&errInfo{err: err, msg: err.Error(), at: timeNow()})
 }
 
 func (s *connStats) connected(local, remote string) {
@@ -357,7 +363,7 @@ func (e *Engine) Stats() Snapshot {
 				c.LocalAddr, c.RemoteAddr, c.PeerOriginHost, c.PeerOriginRealm = in.local, in.remote, in.peerHost, in.peerRealm
 			}
 			if le := p.stats.lastErr.Load(); le != nil {
-				c.LastError, c.LastErrorAt = le.msg, le.at
+				c.LastErr, c.LastError, c.LastErrorAt = le.err, le.msg, le.at
 			}
 			if c.Usable {
 				ds.Usable++
