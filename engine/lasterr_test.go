@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"net"
 	"syscall"
 	"testing"
@@ -20,11 +21,7 @@ func TestLastErrMatchesCEARejected(t *testing.T) {
 	cfg := testConfig(peer.Addr())
 	cfg.BackoffInitial, cfg.BackoffMax = time.Minute, time.Minute // one attempt is enough
 	w := watchStates(&cfg)
-	e, err := New(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = e.Close(ctxT(t, 3*time.Second)) })
-	ctx := ctxT(t, 10*time.Second)
-	go func() { _ = e.Start(ctx) }()
+	e, ctx := startInBackground(t, cfg)
 	sc := w.await(t, ctx, 1, fsm.Failed)
 	assert.Equal(t, fsm.CERSent, sc.From)
 
@@ -41,38 +38,31 @@ func TestLastErrMatchesCEARejected(t *testing.T) {
 	assert.False(t, cs.LastErrorAt.IsZero())
 }
 
-// A framing violation leaves ErrProtocol with the framing sentinel as its cause, and a refused
-// dial leaves the network's own error: both match with errors.Is.
-func TestLastErrMatchesOtherKinds(t *testing.T) {
-	t.Run("framing", func(t *testing.T) {
-		peer := testpeer.StartT(t, testpeer.Config{})
-		cfg := testConfig(peer.Addr())
-		w := watchStates(&cfg)
-		e := startEngine(t, cfg)
-		ctx := ctxT(t, 10*time.Second)
-		require.NoError(t, peer.Conns()[0].Write([]byte{2, 0, 0, 20, 0x80, 0, 1, 24, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1}))
-		st := awaitFramingReset(t, ctx, peer, w, e, "unsupported Diameter version")
-		le := st.Conns[0].LastErr
-		assert.ErrorIs(t, le, ErrProtocol)
-		assert.ErrorIs(t, le, framing.ErrVersion)
-		assert.NotErrorIs(t, le, ErrCEARejected)
-	})
-	t.Run("refused", func(t *testing.T) {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err)
-		addr := l.Addr().String()
-		require.NoError(t, l.Close()) // nothing listens there now: the dial is refused
-		cfg := testConfig(addr)
-		cfg.BackoffInitial, cfg.BackoffMax = time.Minute, time.Minute
-		w := watchStates(&cfg)
-		e, err := New(cfg)
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = e.Close(ctxT(t, 3*time.Second)) })
-		ctx := ctxT(t, 10*time.Second)
-		go func() { _ = e.Start(ctx) }()
-		w.await(t, ctx, 1, fsm.Reconnecting) // a failed dial backs off
-		le := e.Stats().Conns[0].LastErr
-		assert.ErrorIs(t, le, syscall.ECONNREFUSED, "%v", le)
-		assert.NotErrorIs(t, le, ErrCEARejected)
-	})
+// A refused dial leaves the network's own error, which matches with errors.Is too (for a framing
+// violation's ErrProtocol see TestFramingViolationResets).
+func TestLastErrMatchesDialError(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close()) // nothing listens there now: the dial is refused
+	cfg := testConfig(addr)
+	cfg.BackoffInitial, cfg.BackoffMax = time.Minute, time.Minute
+	w := watchStates(&cfg)
+	e, ctx := startInBackground(t, cfg)
+	w.await(t, ctx, 1, fsm.Reconnecting) // a failed dial backs off
+	le := e.Stats().Conns[0].LastErr
+	assert.ErrorIs(t, le, syscall.ECONNREFUSED, "%v", le)
+	assert.NotErrorIs(t, le, ErrCEARejected)
+}
+
+// startInBackground builds an engine whose Start is expected not to succeed soon, starts it on
+// a goroutine and closes it at the end of the test.
+func startInBackground(t *testing.T, cfg Config) (*Engine, context.Context) {
+	t.Helper()
+	e, err := New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = e.Close(ctxT(t, 3*time.Second)) })
+	ctx := ctxT(t, 10*time.Second)
+	go func() { _ = e.Start(ctx) }()
+	return e, ctx
 }

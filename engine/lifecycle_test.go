@@ -180,7 +180,9 @@ func TestFramingViolationResets(t *testing.T) {
 	e := startEngine(t, cfg)
 	ctx := ctxT(t, 5*time.Second)
 	require.NoError(t, peer.Conns()[0].Write([]byte{2, 0, 0, 20, 0x80, 0, 1, 24, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1}))
-	awaitFramingReset(t, ctx, peer, w, e, "unsupported Diameter version")
+	st := awaitFramingReset(t, ctx, peer, w, e, "unsupported Diameter version")
+	assert.ErrorIs(t, st.Conns[0].LastErr, ErrProtocol, "LastErr is the error value")
+	assert.ErrorIs(t, st.Conns[0].LastErr, framing.ErrVersion, "with the framing cause")
 	w.await(t, ctx, 1, fsm.Open)
 }
 
