@@ -11,7 +11,7 @@ import (
 	"github.com/hsdfat8/diam-gw/internal/inbox"
 )
 
-// inboxCap is the engine's default inbox capacity (engine.DefaultSendBufferSize).
+// inboxCap is the engine's default inbox capacity (engine.DefaultInboxSize).
 const inboxCap = 16384
 
 // drainBatch is how many items the consumer takes per round, as the engine's loop does.

@@ -25,14 +25,14 @@ func TestEngineEndToEnd(t *testing.T) {
 	srv := startServer(t, server.Config{Handler: eir, DuplicateIdentity: server.RejectDuplicates})
 
 	e, err := engine.New(engine.Config{
-		OriginHost:        cliHost,
-		OriginRealm:       realm,
-		DRAs:              []engine.DRA{{Address: srv.Addr(), Connections: 2, Identity: engine.IdentityPerConnection}},
-		RequestTimeout:    500 * time.Millisecond,
-		ConnectTimeout:    2 * time.Second,
-		DPATimeout:        time.Second,
-		ReconnectInterval: 50 * time.Millisecond,
-		MaxReconnectDelay: 200 * time.Millisecond,
+		OriginHost:     cliHost,
+		OriginRealm:    realm,
+		DRAs:           []engine.DRA{{Address: srv.Addr(), Connections: 2, Identity: engine.IdentityPerConnection}},
+		RequestTimeout: 500 * time.Millisecond,
+		ConnectTimeout: 2 * time.Second,
+		DPATimeout:     time.Second,
+		BackoffInitial: 50 * time.Millisecond,
+		BackoffMax:     200 * time.Millisecond,
 	})
 	require.NoError(t, err)
 	require.NoError(t, e.Start(ctxT(t, 5*time.Second)))
@@ -117,8 +117,8 @@ func TestEngineSeesServerDPR(t *testing.T) {
 	require.NoError(t, srv.Start(ctxT(t, 5*time.Second)))
 	e, err := engine.New(engine.Config{
 		OriginHost: cliHost, OriginRealm: realm,
-		DRAs:              []engine.DRA{{Address: srv.Addr(), Connections: 1}},
-		ReconnectInterval: time.Minute, // stay away after the DPR
+		DRAs:           []engine.DRA{{Address: srv.Addr(), Connections: 1}},
+		BackoffInitial: time.Minute, // stay away after the DPR
 	})
 	require.NoError(t, err)
 	require.NoError(t, e.Start(ctxT(t, 5*time.Second)))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/internal/confcheck"
 	"github.com/hsdfat8/diam-gw/internal/link"
 )
 
@@ -57,16 +58,16 @@ type Config struct {
 	ConnectionCount int // connections per DRA by default; default 5
 
 	ConnectTimeout    time.Duration // TCP connect; default 10 s
-	CERTimeout        time.Duration // CEA wait; default 5 s
+	CEATimeout        time.Duration // wait for the CEA to our CER; default 5 s
 	DWRInterval       time.Duration // RFC 3539 Tw; default 30 s, at least 6 s; ±2 s jitter
-	DWRTimeout        time.Duration // DWA wait before SUSPECT; 0 (default): Tw (RFC 3539 §3.4.1); may be shorter
+	DWATimeout        time.Duration // DWA wait before SUSPECT; 0 (default): Tw (RFC 3539 §3.4.1); may be shorter
 	DPATimeout        time.Duration // our DPR's answer on Close; default 2 s
-	ReconnectInterval time.Duration // first reconnect delay; default 5 s
-	MaxReconnectDelay time.Duration // backoff cap, also used after DPR BUSY; default 5 min
-	ReconnectBackoff  float64       // multiplier per failed attempt; default 1.5
+	BackoffInitial    time.Duration // first reconnect delay; default 5 s
+	BackoffMax        time.Duration // reconnect delay cap, also used after DPR BUSY; default 5 min
+	BackoffMultiplier float64       // reconnect delay growth per failed attempt; default 1.5
 
 	RequestTimeout   time.Duration // answer deadline when the caller gives none; default 5 s
-	SendBufferSize   int           // inbox capacity (requests queued for the loop); default 16384
+	InboxSize        int           // inbox capacity: requests queued for the loop; default 16384
 	MaxInFlight      int           // outstanding requests per connection; default 1024
 	MaxMessageSize   int           // largest accepted message; default 64 KiB
 	MaxOutboundBytes int           // unsent bytes (our batch plus gnet's buffer) above which a connection takes no new requests, and past which answering the peer's own requests resets it; default 4 MiB
@@ -89,6 +90,23 @@ type Config struct {
 	// callback.
 	OnStateChange func(StateChange)
 
+	// Deprecated: use CEATimeout. Still honoured, see the note after these fields.
+	CERTimeout time.Duration
+	// Deprecated: use DWATimeout.
+	DWRTimeout time.Duration
+	// Deprecated: use BackoffInitial.
+	ReconnectInterval time.Duration
+	// Deprecated: use BackoffMax.
+	MaxReconnectDelay time.Duration
+	// Deprecated: use BackoffMultiplier.
+	ReconnectBackoff float64
+	// Deprecated: use InboxSize.
+	SendBufferSize int
+	// A deprecated field above, when set, takes effect if its new field is zero or still holds
+	// its default, so DefaultConfig followed by the old name works as before. New moves it into
+	// the new field and clears it: Engine.Config and DefaultConfig report values under the new
+	// names only, and a Config read back from Engine.Config means the same when passed to New.
+
 	// watchdogFloor lowers the 6 s minimum of DWRInterval; tests only (see export_test.go).
 	watchdogFloor time.Duration
 	// seed seeds jitter and identifiers; tests only (0: from the clock).
@@ -97,19 +115,19 @@ type Config struct {
 	noJitter bool
 }
 
-// Defaults.
+// Defaults; the ones fsm and server share are declared once in internal/link.
 const (
 	DefaultPort              = 3868
 	DefaultConnectionCount   = 5
-	DefaultConnectTimeout    = 10 * time.Second
-	DefaultCERTimeout        = 5 * time.Second
-	DefaultDWRInterval       = 30 * time.Second
+	DefaultConnectTimeout    = link.DefaultConnectTimeout
+	DefaultCEATimeout        = link.DefaultCEATimeout
+	DefaultDWRInterval       = link.DefaultDWRInterval
 	DefaultDPATimeout        = link.DefaultDPATimeout
-	DefaultReconnectInterval = 5 * time.Second
-	DefaultMaxReconnectDelay = 5 * time.Minute
-	DefaultReconnectBackoff  = 1.5
+	DefaultBackoffInitial    = link.DefaultBackoffInitial
+	DefaultBackoffMax        = link.DefaultBackoffMax
+	DefaultBackoffMultiplier = link.DefaultBackoffMultiplier
 	DefaultRequestTimeout    = 5 * time.Second
-	DefaultSendBufferSize    = 16384
+	DefaultInboxSize         = 16384
 	DefaultMaxInFlight       = 1024
 	DefaultMaxOutboundBytes  = 4 << 20
 	DefaultFailoverLimit     = 2
@@ -119,6 +137,20 @@ const (
 	// NoFailover as FailoverLimit: a request whose connection fails is never resent (0 there
 	// means the default, as for every other field).
 	NoFailover = -1
+)
+
+// Deprecated defaults, the old names of the ones above.
+const (
+	// Deprecated: use DefaultCEATimeout.
+	DefaultCERTimeout = DefaultCEATimeout
+	// Deprecated: use DefaultBackoffInitial.
+	DefaultReconnectInterval = DefaultBackoffInitial
+	// Deprecated: use DefaultBackoffMax.
+	DefaultMaxReconnectDelay = DefaultBackoffMax
+	// Deprecated: use DefaultBackoffMultiplier.
+	DefaultReconnectBackoff = DefaultBackoffMultiplier
+	// Deprecated: use DefaultInboxSize.
+	DefaultSendBufferSize = DefaultInboxSize
 )
 
 // DefaultConfig returns a Config with every default filled in and no identity or DRA.
@@ -139,6 +171,7 @@ func (c *Config) setDefaults() {
 			*p = v
 		}
 	}
+	c.takeDeprecated()
 	if c.DestinationRealm == "" {
 		c.DestinationRealm = c.OriginRealm
 	}
@@ -151,16 +184,16 @@ func (c *Config) setDefaults() {
 	defInt(&c.Port, DefaultPort)
 	defInt(&c.ConnectionCount, DefaultConnectionCount)
 	def(&c.ConnectTimeout, DefaultConnectTimeout)
-	def(&c.CERTimeout, DefaultCERTimeout)
+	def(&c.CEATimeout, DefaultCEATimeout)
 	def(&c.DWRInterval, DefaultDWRInterval)
 	def(&c.DPATimeout, DefaultDPATimeout)
-	def(&c.ReconnectInterval, DefaultReconnectInterval)
-	def(&c.MaxReconnectDelay, DefaultMaxReconnectDelay)
-	if c.ReconnectBackoff == 0 {
-		c.ReconnectBackoff = DefaultReconnectBackoff
+	def(&c.BackoffInitial, DefaultBackoffInitial)
+	def(&c.BackoffMax, DefaultBackoffMax)
+	if c.BackoffMultiplier == 0 {
+		c.BackoffMultiplier = DefaultBackoffMultiplier
 	}
 	def(&c.RequestTimeout, DefaultRequestTimeout)
-	defInt(&c.SendBufferSize, DefaultSendBufferSize)
+	defInt(&c.InboxSize, DefaultInboxSize)
 	defInt(&c.MaxInFlight, DefaultMaxInFlight)
 	defInt(&c.MaxMessageSize, framing.DefaultMaxMessageSize)
 	defInt(&c.MaxOutboundBytes, DefaultMaxOutboundBytes)
@@ -180,125 +213,198 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Validate reports every problem with the configuration, each naming its field, joined into one
-// error that matches ErrInvalidConfig. It does not fill defaults; New does that first.
+// takeDeprecated moves each set deprecated field into its new one, unless the new one was given
+// a value of its own (anything but zero or its default), and clears the deprecated ones.
+func (c *Config) takeDeprecated() {
+	take(&c.CEATimeout, c.CERTimeout, DefaultCEATimeout)
+	take(&c.DWATimeout, c.DWRTimeout, 0)
+	take(&c.BackoffInitial, c.ReconnectInterval, DefaultBackoffInitial)
+	take(&c.BackoffMax, c.MaxReconnectDelay, DefaultBackoffMax)
+	take(&c.BackoffMultiplier, c.ReconnectBackoff, DefaultBackoffMultiplier)
+	take(&c.InboxSize, c.SendBufferSize, DefaultInboxSize)
+	c.CERTimeout, c.DWRTimeout, c.SendBufferSize = 0, 0, 0
+	c.ReconnectInterval, c.MaxReconnectDelay, c.ReconnectBackoff = 0, 0, 0
+}
+
+func take[T comparable](field *T, deprecated, def T) {
+	var zero T
+	if deprecated != zero && (*field == zero || *field == def) {
+		*field = deprecated
+	}
+}
+
+// Validate reports every problem with the configuration, each a *ConfigError naming its field
+// by path (DRAs[1].Address), joined into one error that matches ErrInvalidConfig; the server's
+// Validate has the same shape. It does not fill defaults; New does that first. Safe for
+// concurrent use on distinct Configs.
 func (c *Config) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...)))
-	}
-	if err := checkIdentity(c.OriginHost); err != nil {
-		bad("OriginHost", "%v", err)
-	}
-	if err := checkIdentity(c.OriginRealm); err != nil {
-		bad("OriginRealm", "%v", err)
-	}
-	if c.DestinationRealm != "" {
-		if err := checkIdentity(c.DestinationRealm); err != nil {
-			bad("DestinationRealm", "%v", err)
-		}
-	}
-	if c.DestinationHost != "" {
-		if err := checkIdentity(c.DestinationHost); err != nil {
-			bad("DestinationHost", "%v", err)
-		}
-	}
-	for i, ip := range c.HostIPAddresses {
-		if !ip.IsValid() {
-			bad(fmt.Sprintf("HostIPAddresses[%d]", i), "not an IP address")
-		}
-	}
+	ck := confcheck.New(ErrInvalidConfig)
+	c.checkIdentities(ck)
+	c.checkDRAs(ck)
+	c.checkTimers(ck)
+	c.checkLimits(ck)
+	c.checkHooks(ck)
+	return ck.Err()
+}
+
+// checkIdentities: what our CER says about us, and the request defaults.
+func (c *Config) checkIdentities(ck *confcheck.Checker) {
+	identityField(ck, "OriginHost", c.OriginHost)
+	identityField(ck, "OriginRealm", c.OriginRealm)
+	optionalIdentityField(ck, "DestinationRealm", c.DestinationRealm)
+	optionalIdentityField(ck, "DestinationHost", c.DestinationHost)
+	hostIPsField(ck, c.HostIPAddresses)
+}
+
+// checkDRAs: where we connect, and with how many connections.
+func (c *Config) checkDRAs(ck *confcheck.Checker) {
 	if len(c.DRAs) == 0 {
-		bad("DRAs", "at least one DRA is needed")
+		ck.Bad("DRAs", "at least one DRA is needed")
 	}
 	names := map[string]bool{}
 	for i, d := range c.DRAs {
-		f := fmt.Sprintf("DRAs[%d]", i)
-		host, port, err := net.SplitHostPort(d.Address)
-		switch {
-		case d.Address == "":
-			bad(f+".Address", "empty")
-		case err != nil:
-			bad(f+".Address", "%q: %v", d.Address, err)
-		case host == "":
-			bad(f+".Address", "%q: no host", d.Address)
-		default:
-			if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
-				bad(f+".Address", "%q: port must be 1-65535", d.Address)
-			}
-		}
-		if d.Connections < 1 || d.Connections > 1000 {
-			bad(f+".Connections", "%d: must be 1-1000", d.Connections)
-		}
-		if d.Priority < 0 {
-			bad(f+".Priority", "%d: must be >= 0", d.Priority)
-		}
-		if d.Identity > IdentityPerConnection {
-			bad(f+".Identity", "unknown policy %d", d.Identity)
-		}
-		if d.PeerOriginHost != "" {
-			if err := checkIdentity(d.PeerOriginHost); err != nil {
-				bad(f+".PeerOriginHost", "%v", err)
-			}
-		}
+		f := draPath(i)
+		checkDRA(ck, f, d, true)
 		if names[d.Name] {
-			bad(f+".Name", "%q used twice", d.Name)
+			ck.Bad(f+".Name", "%q used twice", d.Name)
 		}
 		names[d.Name] = true
 	}
-	floor := MinDWRInterval
-	if c.watchdogFloor > 0 {
-		floor = c.watchdogFloor
+	intField(ck, "Port", c.Port, 1, 65535)
+}
+
+// checkTimers: every timeout, the watchdog (RFC 3539) and the reconnect backoff.
+func (c *Config) checkTimers(ck *confcheck.Checker) {
+	positiveField(ck, "ConnectTimeout", c.ConnectTimeout)
+	positiveField(ck, "CEATimeout", c.CEATimeout)
+	positiveField(ck, "DPATimeout", c.DPATimeout)
+	positiveField(ck, "BackoffInitial", c.BackoffInitial)
+	positiveField(ck, "RequestTimeout", c.RequestTimeout)
+	positiveField(ck, "FragmentTimeout", c.FragmentTimeout)
+	watchdogFields(ck, c.DWRInterval, c.DWATimeout, c.dwrFloor())
+	backoffFields(ck, c.BackoffInitial, c.BackoffMax, c.BackoffMultiplier)
+}
+
+// checkLimits: the sizes that bound memory per engine and per connection.
+func (c *Config) checkLimits(ck *confcheck.Checker) {
+	intField(ck, "InboxSize", c.InboxSize, 1, 1<<24)
+	intField(ck, "MaxInFlight", c.MaxInFlight, 1, 1<<20)
+	intField(ck, "MaxMessageSize", c.MaxMessageSize, 1024, framing.MaxMessageLength)
+	if c.MaxOutboundBytes < 1 {
+		ck.Bad("MaxOutboundBytes", "%d: must be positive", c.MaxOutboundBytes)
 	}
-	positive := func(field string, d time.Duration) {
-		if d <= 0 {
-			bad(field, "%v: must be positive", d)
+	failoverField(ck, c.FailoverLimit)
+}
+
+// checkHooks: the callbacks and their periods.
+func (c *Config) checkHooks(ck *confcheck.Checker) {
+	healthFields(ck, c.HealthInterval, c.HealthReport)
+}
+
+// The field checks below serve Validate and the options alike, so both say the same.
+
+func (c *Config) dwrFloor() time.Duration {
+	if c.watchdogFloor > 0 {
+		return c.watchdogFloor
+	}
+	return MinDWRInterval
+}
+
+func draPath(i int) string { return "DRAs[" + strconv.Itoa(i) + "]" }
+
+func identityField(ck *confcheck.Checker, field, s string) {
+	if err := checkIdentity(s); err != nil {
+		ck.Bad(field, "%v", err)
+	}
+}
+
+func optionalIdentityField(ck *confcheck.Checker, field, s string) {
+	if s != "" {
+		identityField(ck, field, s)
+	}
+}
+
+func hostIPsField(ck *confcheck.Checker, ips []netip.Addr) {
+	for i, ip := range ips {
+		if !ip.IsValid() {
+			ck.Bad("HostIPAddresses["+strconv.Itoa(i)+"]", "not an IP address")
 		}
 	}
-	positive("ConnectTimeout", c.ConnectTimeout)
-	positive("CERTimeout", c.CERTimeout)
-	positive("DPATimeout", c.DPATimeout)
-	positive("ReconnectInterval", c.ReconnectInterval)
-	positive("RequestTimeout", c.RequestTimeout)
-	positive("FragmentTimeout", c.FragmentTimeout)
-	if c.DWRInterval < floor {
-		bad("DWRInterval", "%v: must be at least %v (RFC 3539 §3.4.1)", c.DWRInterval, floor)
+}
+
+// checkDRA checks one DRA at path f. Before New's defaults (filled false, for WithDRA) an
+// address may still lack its port and Connections may be 0.
+func checkDRA(ck *confcheck.Checker, f string, d DRA, filled bool) {
+	host, port, err := net.SplitHostPort(d.Address)
+	switch {
+	case d.Address == "":
+		ck.Bad(f+".Address", "empty")
+	case !filled:
+	case err != nil:
+		ck.Bad(f+".Address", "%q: %v", d.Address, err)
+	case host == "":
+		ck.Bad(f+".Address", "%q: no host", d.Address)
+	default:
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			ck.Bad(f+".Address", "%q: port must be 1-65535", d.Address)
+		}
 	}
-	if c.DWRTimeout < 0 || c.DWRTimeout > c.DWRInterval {
-		bad("DWRTimeout", "%v: must be 0 (Tw) or up to DWRInterval %v (RFC 3539 §3.4.1: SUSPECT when no DWA came within Tw)",
-			c.DWRTimeout, c.DWRInterval)
+	if filled || d.Connections != 0 {
+		intField(ck, f+".Connections", d.Connections, 1, 1000)
 	}
-	if c.MaxReconnectDelay < c.ReconnectInterval {
-		bad("MaxReconnectDelay", "%v: below ReconnectInterval %v", c.MaxReconnectDelay, c.ReconnectInterval)
+	if d.Priority < 0 {
+		ck.Bad(f+".Priority", "%d: must be >= 0", d.Priority)
 	}
-	if c.ReconnectBackoff < 1 {
-		bad("ReconnectBackoff", "%v: must be at least 1", c.ReconnectBackoff)
+	if d.Identity > IdentityPerConnection {
+		ck.Bad(f+".Identity", "unknown policy %d", d.Identity)
 	}
-	if c.Port < 1 || c.Port > 65535 {
-		bad("Port", "%d: must be 1-65535", c.Port)
+	optionalIdentityField(ck, f+".PeerOriginHost", d.PeerOriginHost)
+}
+
+func intField(ck *confcheck.Checker, field string, n, lo, hi int) {
+	if n < lo || n > hi {
+		ck.Bad(field, "%d: must be %d-%d", n, lo, hi)
 	}
-	if c.SendBufferSize < 1 || c.SendBufferSize > 1<<24 {
-		bad("SendBufferSize", "%d: must be 1-16777216", c.SendBufferSize)
+}
+
+func positiveField(ck *confcheck.Checker, field string, d time.Duration) {
+	if d <= 0 {
+		ck.Bad(field, "%v: must be positive", d)
 	}
-	if c.MaxInFlight < 1 || c.MaxInFlight > 1<<20 {
-		bad("MaxInFlight", "%d: must be 1-1048576", c.MaxInFlight)
+}
+
+func watchdogFields(ck *confcheck.Checker, interval, timeout, floor time.Duration) {
+	if interval < floor {
+		ck.Bad("DWRInterval", "%v: must be at least %v (RFC 3539 §3.4.1)", interval, floor)
 	}
-	if c.MaxMessageSize < 1024 || c.MaxMessageSize > framing.MaxMessageLength {
-		bad("MaxMessageSize", "%d: must be 1024-%d", c.MaxMessageSize, framing.MaxMessageLength)
+	if timeout < 0 || timeout > interval {
+		ck.Bad("DWATimeout", "%v: must be 0 (Tw) or up to DWRInterval %v (RFC 3539 §3.4.1: SUSPECT when no DWA came within Tw)",
+			timeout, interval)
 	}
-	if c.MaxOutboundBytes < 1 {
-		bad("MaxOutboundBytes", "%d: must be positive", c.MaxOutboundBytes)
+}
+
+func backoffFields(ck *confcheck.Checker, initial, max time.Duration, multiplier float64) {
+	if max < initial {
+		ck.Bad("BackoffMax", "%v: below BackoffInitial %v", max, initial)
 	}
-	if c.FailoverLimit < NoFailover {
-		bad("FailoverLimit", "%d: must be >= 0, or NoFailover", c.FailoverLimit)
+	if multiplier < 1 {
+		ck.Bad("BackoffMultiplier", "%v: must be at least 1", multiplier)
 	}
-	if c.HealthInterval < 0 {
-		bad("HealthInterval", "%v: must not be negative", c.HealthInterval)
+}
+
+func failoverField(ck *confcheck.Checker, n int) {
+	if n < NoFailover {
+		ck.Bad("FailoverLimit", "%d: must be >= 0, or NoFailover", n)
 	}
-	if c.HealthInterval > 0 && c.HealthReport == nil {
-		bad("HealthReport", "nil while HealthInterval is set")
+}
+
+func healthFields(ck *confcheck.Checker, interval time.Duration, fn func(Snapshot)) {
+	if interval < 0 {
+		ck.Bad("HealthInterval", "%v: must not be negative", interval)
 	}
-	return errors.Join(errs...)
+	if interval > 0 && fn == nil {
+		ck.Bad("HealthReport", "nil while HealthInterval is set")
+	}
 }
 
 // checkIdentity accepts a DiameterIdentity: non-empty printable ASCII without spaces (RFC 6733

@@ -71,8 +71,8 @@ type dra struct {
 // New checks cfg (after applying opts and filling defaults) and builds an Engine. Nothing is
 // dialled before Start. Safe for concurrent use (it shares nothing).
 func New(cfg Config, opts ...Option) (*Engine, error) {
-	for _, o := range opts {
-		o(&cfg)
+	if err := applyOptions(&cfg, opts); err != nil {
+		return nil, err
 	}
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -102,7 +102,7 @@ func newEngine(cfg Config, now time.Time) *Engine {
 		epoch:  now,
 		sessHi: uint32(now.Unix()),
 		fsmCfg: fsmConfig(&cfg),
-		inbox:  inbox.NewRing[submission](cfg.SendBufferSize),
+		inbox:  inbox.NewRing[submission](cfg.InboxSize),
 		e2e:    framing.NewEndToEndClock(now.UnixNano()),
 		rng:    rand.New(rand.NewPCG(seed, seed^0x5DEECE66D)),
 	}
@@ -123,15 +123,15 @@ func fsmConfig(cfg *Config) fsm.Config {
 	fc := fsm.Config{
 		Tw:                cfg.DWRInterval,
 		TwFloor:           min(MinDWRInterval, cfg.DWRInterval),
-		DWATimeout:        cfg.DWRTimeout,
+		DWATimeout:        cfg.DWATimeout,
 		ConnectTimeout:    cfg.ConnectTimeout,
-		CEATimeout:        cfg.CERTimeout,
+		CEATimeout:        cfg.CEATimeout,
 		DPATimeout:        cfg.DPATimeout,
 		DPRGrace:          cfg.DPATimeout,
-		BackoffInitial:    cfg.ReconnectInterval,
-		BackoffMultiplier: cfg.ReconnectBackoff,
-		BackoffMax:        cfg.MaxReconnectDelay,
-		LongBackoff:       cfg.MaxReconnectDelay,
+		BackoffInitial:    cfg.BackoffInitial,
+		BackoffMultiplier: cfg.BackoffMultiplier,
+		BackoffMax:        cfg.BackoffMax,
+		LongBackoff:       cfg.BackoffMax,
 	}
 	if cfg.noJitter {
 		fc.TwJitter, fc.BackoffJitter = -1, -1

@@ -3,6 +3,8 @@ package engine
 import (
 	"errors"
 	"strconv"
+
+	"github.com/hsdfat8/diam-gw/internal/confcheck"
 )
 
 // Sentinel errors. A request's error matches exactly one of them with errors.Is; most arrive
@@ -33,7 +35,8 @@ var (
 	ErrMalformedAnswer = errors.New("engine: malformed answer")
 	// ErrInvalidRequest: the request cannot be sent (bad IMEI, no Destination-Realm, ...).
 	ErrInvalidRequest = errors.New("engine: invalid request")
-	// ErrInvalidConfig: a configuration field is wrong; the message names it.
+	// ErrInvalidConfig: a configuration field is wrong; each bad field is a *ConfigError naming
+	// it (an Option's error too).
 	ErrInvalidConfig = errors.New("engine: invalid configuration")
 	// ErrNotStarted: Check or Go before Start.
 	ErrNotStarted = errors.New("engine: not started")
@@ -82,3 +85,8 @@ func (e *Error) Unwrap() []error {
 	}
 	return []error{e.Err}
 }
+
+// ConfigError names one Config field that Validate (or an Option) rejected and why; it wraps
+// ErrInvalidConfig. Validate joins one per bad field: errors.As finds the first,
+// errors.Is(err, ErrInvalidConfig) matches them all. The server's ConfigError is the same type.
+type ConfigError = confcheck.FieldError

@@ -41,17 +41,17 @@ const fuzzMaxInFlight = 32
 // no request times out and no reconnect dials.
 func newFuzzRig(t testing.TB, dras int) *fuzzRig {
 	cfg := Config{
-		OriginHost:        "gw.test.local",
-		OriginRealm:       "test.local",
-		ConnectionCount:   1,
-		SendBufferSize:    64,
-		MaxInFlight:       fuzzMaxInFlight,
-		RequestTimeout:    time.Hour,
-		ReconnectInterval: time.Hour,
-		MaxReconnectDelay: time.Hour,
-		FragmentTimeout:   time.Hour,
-		seed:              1,
-		noJitter:          true,
+		OriginHost:      "gw.test.local",
+		OriginRealm:     "test.local",
+		ConnectionCount: 1,
+		InboxSize:       64,
+		MaxInFlight:     fuzzMaxInFlight,
+		RequestTimeout:  time.Hour,
+		BackoffInitial:  time.Hour,
+		BackoffMax:      time.Hour,
+		FragmentTimeout: time.Hour,
+		seed:            1,
+		noJitter:        true,
 	}
 	for i := range dras {
 		cfg.DRAs = append(cfg.DRAs, DRA{Name: string(rune('a' + i)), Address: "127.0.0.1:3868"})
@@ -213,7 +213,7 @@ func FuzzEngineRead(f *testing.F) {
 		// to the peer's requests of the same read), so with fewer reads no more is written than
 		// with more. Everything else is the same.
 		for i := range gotStats {
-			if i < len(wantStats) && gotStats[i].ProtocolErrors > 0 && wantStats[i].ProtocolErrors > 0 &&
+			if i < len(wantStats) && gotStats[i].FramingResets > 0 && wantStats[i].FramingResets > 0 &&
 				gotStats[i].MessagesOut >= wantStats[i].MessagesOut {
 				gotStats[i].MessagesOut = wantStats[i].MessagesOut
 			}

@@ -134,7 +134,7 @@ func TestCEARejectedBacksOff(t *testing.T) {
 	for _, pc := range []testpeer.Config{{CEAResult: framing.NoCommonApplication}, {NoCommonApp: true}} {
 		peer := testpeer.StartT(t, pc)
 		cfg := testConfig(peer.Addr())
-		cfg.ReconnectInterval, cfg.MaxReconnectDelay, cfg.ReconnectBackoff = 100*time.Millisecond, time.Second, 2
+		cfg.BackoffInitial, cfg.BackoffMax, cfg.BackoffMultiplier = 100*time.Millisecond, time.Second, 2
 		e, err := New(cfg)
 		require.NoError(t, err)
 		err = e.Start(ctxT(t, 700*time.Millisecond))
@@ -180,7 +180,9 @@ func TestFramingViolationResets(t *testing.T) {
 	e := startEngine(t, cfg)
 	ctx := ctxT(t, 5*time.Second)
 	require.NoError(t, peer.Conns()[0].Write([]byte{2, 0, 0, 20, 0x80, 0, 1, 24, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1}))
-	awaitFramingReset(t, ctx, peer, w, e, "unsupported Diameter version")
+	st := awaitFramingReset(t, ctx, peer, w, e, "unsupported Diameter version")
+	assert.ErrorIs(t, st.Conns[0].LastErr, ErrProtocol, "LastErr is the error value")
+	assert.ErrorIs(t, st.Conns[0].LastErr, framing.ErrVersion, "with the framing cause")
 	w.await(t, ctx, 1, fsm.Open)
 }
 
@@ -190,7 +192,7 @@ func TestPeerDPR(t *testing.T) {
 	for _, cause := range []framing.DisconnectCause{framing.Rebooting, framing.Busy} {
 		peer := testpeer.StartT(t, testpeer.Config{})
 		cfg := testConfig(peer.Addr())
-		cfg.MaxReconnectDelay = 5 * time.Second
+		cfg.BackoffMax = 5 * time.Second
 		w := watchStates(&cfg)
 		e := startEngine(t, cfg)
 		ctx := ctxT(t, 3*time.Second)

@@ -68,7 +68,7 @@ func TestSlowPeerIsReset(t *testing.T) {
 	w.await(t, ctxT(t, 5*time.Second), 1, fsm.Reconnecting)
 	st := e.Stats()
 	assert.EqualValues(t, 1, st.Total.SlowPeerCloses)
-	assert.Zero(t, st.Total.ProtocolErrors)
+	assert.Zero(t, st.Total.FramingResets)
 	assert.Contains(t, st.Conns[0].LastError, ErrSlowPeer.Error())
 }
 
@@ -100,7 +100,7 @@ func TestAnswerAboveMaxMessageSizeResets(t *testing.T) {
 func TestPartialMessageDroppedAcrossReconnect(t *testing.T) {
 	peer := testpeer.StartT(t, testpeer.Config{})
 	cfg := testConfig(peer.Addr())
-	cfg.CERTimeout, cfg.FragmentTimeout = 30*time.Second, 30*time.Second // neither may rescue it
+	cfg.CEATimeout, cfg.FragmentTimeout = 30*time.Second, 30*time.Second // neither may rescue it
 	w := watchStates(&cfg)
 	e := startEngine(t, cfg)
 	ctx := ctxT(t, 5*time.Second)
@@ -114,7 +114,7 @@ func TestPartialMessageDroppedAcrossReconnect(t *testing.T) {
 	w.await(t, ctx, 1, fsm.Open)
 	_, err := e.Check(ctx, testReq)
 	require.NoError(t, err)
-	assert.Zero(t, e.Stats().Total.ProtocolErrors)
+	assert.Zero(t, e.Stats().Total.FramingResets)
 }
 
 // Before its CEA the peer may send nothing else (RFC 6733 §5.6.1 Wait-I-CEA I-Rcv-Non-CEA:
@@ -124,7 +124,7 @@ func TestNonCEABeforeCEACloses(t *testing.T) {
 	for _, stateID := range []uint32{7, 8} {
 		peer := testpeer.StartT(t, testpeer.Config{OriginStateID: 7})
 		cfg := testConfig(peer.Addr())
-		cfg.CERTimeout = 30 * time.Second // the close must come from the DWR
+		cfg.CEATimeout = 30 * time.Second // the close must come from the DWR
 		w := watchStates(&cfg)
 		e := startEngine(t, cfg)
 		ctx := ctxT(t, 5*time.Second)
@@ -150,7 +150,7 @@ func TestReopenAnswersPeerRequests(t *testing.T) {
 	w := watchStates(&cfg)
 	e := startEngine(t, cfg)
 	ctx := ctxT(t, 5*time.Second)
-	peer.SetIgnoreDWR(true) // REOPEN's DWRs go unanswered: it stays there (DWRTimeout is 10 s)
+	peer.SetIgnoreDWR(true) // REOPEN's DWRs go unanswered: it stays there (DWATimeout is 10 s)
 	first := peer.Conns()[0]
 	first.Close()
 	c := awaitNew(t, ctx, peer, testpeer.GotCER, first).Conn

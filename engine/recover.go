@@ -149,7 +149,7 @@ func (e *Engine) restartDelay(i int) time.Duration {
 	if n == 0 {
 		return 0
 	}
-	return min(e.cfg.ReconnectInterval<<min(n-1, 16), e.cfg.MaxReconnectDelay)
+	return min(e.cfg.BackoffInitial<<min(n-1, 16), e.cfg.BackoffMax)
 }
 
 // resetPeers drops what each connection had of the dead loop: its deadline, its dial (a late

@@ -47,7 +47,7 @@ func TestFailoverLimit(t *testing.T) {
 			}
 			cfg := testConfig()
 			cfg.RequestTimeout = 10 * time.Second
-			cfg.ReconnectInterval, cfg.MaxReconnectDelay = 5*time.Second, 5*time.Second // no reconnect in the test
+			cfg.BackoffInitial, cfg.BackoffMax = 5*time.Second, 5*time.Second // no reconnect in the test
 			for i := range 4 {
 				p := testpeer.StartT(t, testpeer.Config{Handler: reset})
 				cfg.DRAs = append(cfg.DRAs, DRA{Name: fmt.Sprint("dra", i), Address: p.Addr()})

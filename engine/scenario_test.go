@@ -41,7 +41,9 @@ func awaitFramingReset(t *testing.T, ctx context.Context, peer *testpeer.Peer, w
 	assert.ErrorIs(t, ev.Err, syscall.ECONNRESET, "reset, not closed")
 	w.await(t, ctx, 1, fsm.Reconnecting)
 	st := e.Stats()
-	assert.EqualValues(t, 1, st.Total.ProtocolErrors)
+	assert.EqualValues(t, 1, st.Total.FramingResets)
+	assert.EqualValues(t, 1, st.Conns[0].FramingResets)
+	assert.EqualValues(t, 1, st.Total.ProtocolErrors, "the deprecated name is still filled")
 	assert.Contains(t, st.Conns[0].LastError, lastErr)
 	return st
 }

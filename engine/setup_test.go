@@ -12,18 +12,18 @@ import (
 // testConfig is a config for one DRA at addr with fast timers.
 func testConfig(addrs ...string) Config {
 	c := Config{
-		OriginHost:        "gw.test.local",
-		OriginRealm:       "test.local",
-		ConnectionCount:   1,
-		ConnectTimeout:    2 * time.Second,
-		CERTimeout:        2 * time.Second,
-		DWRInterval:       30 * time.Second,
-		DWRTimeout:        10 * time.Second,
-		DPATimeout:        time.Second,
-		ReconnectInterval: 50 * time.Millisecond,
-		MaxReconnectDelay: 200 * time.Millisecond,
-		RequestTimeout:    2 * time.Second,
-		seed:              1,
+		OriginHost:      "gw.test.local",
+		OriginRealm:     "test.local",
+		ConnectionCount: 1,
+		ConnectTimeout:  2 * time.Second,
+		CEATimeout:      2 * time.Second,
+		DWRInterval:     30 * time.Second,
+		DWATimeout:      10 * time.Second,
+		DPATimeout:      time.Second,
+		BackoffInitial:  50 * time.Millisecond,
+		BackoffMax:      200 * time.Millisecond,
+		RequestTimeout:  2 * time.Second,
+		seed:            1,
 	}
 	for _, a := range addrs {
 		c.DRAs = append(c.DRAs, DRA{Address: a})
@@ -49,7 +49,7 @@ var testReq = s13.Request{IMEI: "35209900176148", SoftwareVersion: "23", IMSI: "
 
 // fast makes Tw short for tests, below the RFC minimum, without jitter.
 func fast(cfg *Config, tw, dwa time.Duration) {
-	cfg.DWRInterval, cfg.DWRTimeout = tw, dwa
+	cfg.DWRInterval, cfg.DWATimeout = tw, dwa
 	cfg.watchdogFloor = min(tw, 100*time.Millisecond)
 	cfg.noJitter = true
 }

@@ -23,13 +23,17 @@ type Counters struct {
 	MalformedAnswers        uint64 // answers matched to a request but not decodable
 	Failovers               uint64 // requests moved off this connection when it failed
 	Reconnects              uint64 // connections opened after the first
-	ProtocolErrors          uint64 // framing violations (connection reset)
+	FramingResets           uint64 // streams reset because the peer broke the framing rules (ErrProtocol)
 	SlowPeerCloses          uint64 // connections reset because the peer did not read: answering its requests would have gone past MaxOutboundBytes
 	CEARejects              uint64 // capabilities exchanges that failed
 	PeerReboots             uint64 // Origin-State-Id changes seen
 	DWRSent, DWRReceived    uint64
 	DWAReceived             uint64
 	InFlight                int // requests waiting for an answer now
+
+	// Deprecated: use FramingResets (this is not Answers.ProtocolError, the 3xxx answers).
+	// Still filled, with the same value.
+	ProtocolErrors uint64
 }
 
 // AnswerCounts splits answers by Result-Code class. Experimental counts answers carrying an
@@ -68,6 +72,7 @@ func (c *Counters) add(o *Counters) {
 	c.MalformedAnswers += o.MalformedAnswers
 	c.Failovers += o.Failovers
 	c.Reconnects += o.Reconnects
+	c.FramingResets += o.FramingResets
 	c.ProtocolErrors += o.ProtocolErrors
 	c.SlowPeerCloses += o.SlowPeerCloses
 	c.CEARejects += o.CEARejects
@@ -92,8 +97,13 @@ type ConnStats struct {
 	StateSince      time.Time
 	Usable          bool
 	RTT             time.Duration // moving average of ECR round trips
-	LastError       string
-	LastErrorAt     time.Time
+	// LastErr is the connection's last error as a value, for errors.Is and errors.As: most are an
+	// *Error wrapping a sentinel (ErrCEARejected, ErrProtocol, ErrSlowPeer, ErrUnknownAnswer,
+	// ErrLoopExited) and its cause; a failed dial or a closed socket gives the network's error.
+	// Nil when there has been none.
+	LastErr     error
+	LastError   string // LastErr's text, "" when none
+	LastErrorAt time.Time
 	Counters
 }
 
@@ -170,7 +180,7 @@ const (
 	cFailovers
 	cReconnects
 	cOpens
-	cProtocolErrors
+	cFramingResets
 	cSlowPeerCloses
 	cCEARejects
 	cPeerReboots
@@ -199,6 +209,7 @@ type connStats struct {
 type connInfo struct{ local, remote, peerHost, peerRealm string }
 
 type errInfo struct {
+	err error
 	msg string
 	at  time.Time
 }
@@ -239,7 +250,7 @@ func (s *connStats) setState(st fsm.State) {
 }
 
 func (s *connStats) setError(err error) {
-	s.lastErr.Store(&errInfo{msg: err.Error(), at: timeNow()})
+	s.lastErr.Store(&errInfo{err: err, msg: err.Error(), at: timeNow()})
 }
 
 func (s *connStats) connected(local, remote string) {
@@ -308,7 +319,7 @@ func (s *connStats) counters() Counters {
 		MalformedAnswers: v(cMalformed),
 		Failovers:        v(cFailovers),
 		Reconnects:       v(cReconnects),
-		ProtocolErrors:   v(cProtocolErrors),
+		FramingResets:    v(cFramingResets),
 		SlowPeerCloses:   v(cSlowPeerCloses),
 		CEARejects:       v(cCEARejects),
 		PeerReboots:      v(cPeerReboots),
@@ -318,6 +329,7 @@ func (s *connStats) counters() Counters {
 		InFlight:         int(int64(v(cInFlight))),
 
 		UnknownBaseAnswers: v(cUnknownBase),
+		ProtocolErrors:     v(cFramingResets),
 	}
 }
 
@@ -351,7 +363,7 @@ func (e *Engine) Stats() Snapshot {
 				c.LocalAddr, c.RemoteAddr, c.PeerOriginHost, c.PeerOriginRealm = in.local, in.remote, in.peerHost, in.peerRealm
 			}
 			if le := p.stats.lastErr.Load(); le != nil {
-				c.LastError, c.LastErrorAt = le.msg, le.at
+				c.LastErr, c.LastError, c.LastErrorAt = le.err, le.msg, le.at
 			}
 			if c.Usable {
 				ds.Usable++

@@ -44,7 +44,7 @@ func (p *draConn) Frame(msg []byte) bool {
 func (p *draConn) framingError(err error) {
 	p.frames.Reset()
 	p.e.wheel.Stop(&p.frag.timer)
-	p.stats.inc(cProtocolErrors)
+	p.stats.inc(cFramingResets)
 	p.stats.setError(&Error{Err: ErrProtocol, DRA: p.dra.name, Conn: p.index, Cause: err})
 	p.e.log.Warn("framing error, resetting", "dra", p.dra.name, "conn", p.index, "err", err)
 	p.closeConn(true)

@@ -284,7 +284,7 @@ func TestFragmentedAnswers(t *testing.T) {
 		require.NoError(t, err, "chunks of %d", n)
 		assert.Equal(t, s13.Whitelisted, ans.EquipmentStatus, "chunks of %d", n)
 	}
-	assert.Zero(t, e.Stats().Total.ProtocolErrors)
+	assert.Zero(t, e.Stats().Total.FramingResets)
 }
 
 // A peer that sends part of a message and stalls has its stream reset after FragmentTimeout;
@@ -304,7 +304,7 @@ func TestStalledFragmentResets(t *testing.T) {
 	require.ErrorIs(t, err, ErrConnectionLost)
 	assert.Less(t, time.Since(start), 2*time.Second)
 	st := e.Stats()
-	assert.EqualValues(t, 1, st.Total.ProtocolErrors)
+	assert.EqualValues(t, 1, st.Total.FramingResets)
 	assert.Contains(t, st.Conns[0].LastError, "stayed incomplete")
 }
 

@@ -39,7 +39,7 @@ func TestSendsDWRWhenIdle(t *testing.T) {
 	assert.GreaterOrEqual(t, e.Stats().Total.DWAReceived, uint64(1))
 }
 
-// A peer that stops answering DWRs goes SUSPECT after DWRTimeout (its requests fail over), then
+// A peer that stops answering DWRs goes SUSPECT after DWATimeout (its requests fail over), then
 // DOWN after Tw, then the engine reconnects.
 func TestSilentPeerGoesSuspectThenDown(t *testing.T) {
 	peer := testpeer.StartT(t, testpeer.Config{})
@@ -78,7 +78,7 @@ func openIdle(t *testing.T, cfg Config) (*Engine, *draConn) {
 }
 
 // The DWA wait is armed when the DWR goes out: Tw by default (RFC 3539 §3.4.1, jitter
-// included), or a shorter DWRTimeout exactly; the connection turns SUSPECT at that deadline and
+// included), or a shorter DWATimeout exactly; the connection turns SUSPECT at that deadline and
 // not a tick before it. The deadline is read off the connection as its step armed it, on the
 // engine's clock, so no wall-clock window is involved.
 func TestDWATimeoutArmed(t *testing.T) {
@@ -90,12 +90,12 @@ func TestDWATimeoutArmed(t *testing.T) {
 	}{
 		{"default: Tw", 30 * time.Second, 0, false, 30 * time.Second, 30 * time.Second},
 		{"default: Tw with its jitter", 30 * time.Second, 0, true, 28 * time.Second, 32 * time.Second},
-		{"shorter DWRTimeout", 30 * time.Second, 3 * time.Second, true, 3 * time.Second, 3 * time.Second},
-		{"DWRTimeout equal to Tw", 6 * time.Second, 6 * time.Second, false, 6 * time.Second, 6 * time.Second},
+		{"shorter DWATimeout", 30 * time.Second, 3 * time.Second, true, 3 * time.Second, 3 * time.Second},
+		{"DWATimeout equal to Tw", 6 * time.Second, 6 * time.Second, false, 6 * time.Second, 6 * time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig("127.0.0.1:1")
-			cfg.DWRInterval, cfg.DWRTimeout, cfg.noJitter = tc.tw, tc.dwa, !tc.jitter
+			cfg.DWRInterval, cfg.DWATimeout, cfg.noJitter = tc.tw, tc.dwa, !tc.jitter
 			e, p := openIdle(t, cfg)
 			before := e.now()
 			out := p.step(fsm.Event{Kind: fsm.EvTimeout, Gen: p.m.Gen()}, nil) // Tw expired in Open
@@ -125,7 +125,7 @@ func TestOriginStateIDChangeRestarts(t *testing.T) {
 			fast(&cfg, 200*time.Millisecond, 200*time.Millisecond)
 			// No redial within the test: the reconnect's CEA (Origin-State-Id 100 again) would
 			// count once more.
-			cfg.ReconnectInterval, cfg.MaxReconnectDelay = time.Minute, time.Minute
+			cfg.BackoffInitial, cfg.BackoffMax = time.Minute, time.Minute
 			w := watchStates(&cfg)
 			e := startEngine(t, cfg)
 			ctx := ctxT(t, 5*time.Second)

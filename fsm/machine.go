@@ -17,7 +17,7 @@ type Config struct {
 	CEATimeout     time.Duration // Wait-I-CEA; default 5 s
 	CERTimeout     time.Duration // responder: an accepted connection's wait for its CER; default 10 s
 	DPATimeout     time.Duration // our DPR's answer; default 2 s
-	DPRGrace       time.Duration // after our DPA the peer should close; default 2 s
+	DPRGrace       time.Duration // after our DPA the peer should close; default 1 s
 
 	BackoffInitial    time.Duration // first reconnect delay; default 5 s
 	BackoffMultiplier float64       // growth per failed attempt; default 1.5
@@ -26,19 +26,19 @@ type Config struct {
 	LongBackoff       time.Duration // after DPR BUSY / DO_NOT_WANT_TO_TALK_TO_YOU; default BackoffMax
 }
 
-// Defaults of Config.
+// Defaults of Config, declared once in internal/link and shared with engine and server.
 const (
-	DefaultTw                = 30 * time.Second
-	DefaultTwJitter          = 2 * time.Second
-	DefaultTwFloor           = 6 * time.Second
-	DefaultConnectTimeout    = 10 * time.Second
-	DefaultCEATimeout        = 5 * time.Second
-	DefaultCERTimeout        = 10 * time.Second
+	DefaultTw                = link.DefaultDWRInterval
+	DefaultTwJitter          = link.DefaultTwJitter
+	DefaultTwFloor           = link.MinDWRInterval
+	DefaultConnectTimeout    = link.DefaultConnectTimeout
+	DefaultCEATimeout        = link.DefaultCEATimeout
+	DefaultCERTimeout        = link.DefaultCERTimeout
 	DefaultDPATimeout        = link.DefaultDPATimeout
-	DefaultDPRGrace          = 2 * time.Second
-	DefaultBackoffInitial    = 5 * time.Second
-	DefaultBackoffMultiplier = 1.5
-	DefaultBackoffMax        = 5 * time.Minute
+	DefaultDPRGrace          = link.DefaultDPRGrace
+	DefaultBackoffInitial    = link.DefaultBackoffInitial
+	DefaultBackoffMultiplier = link.DefaultBackoffMultiplier
+	DefaultBackoffMax        = link.DefaultBackoffMax
 	DefaultBackoffJitter     = 0.25
 )
 

@@ -70,19 +70,19 @@ type Config struct {
 	dprGrace time.Duration
 }
 
-// Defaults.
+// Defaults; the ones the engine and fsm share are declared once in internal/link.
 const (
 	DefaultListen            = "127.0.0.1:3868"
 	DefaultProductName       = link.DefaultProductName
-	DefaultDWRInterval       = 30 * time.Second
-	DefaultCERTimeout        = 10 * time.Second
+	DefaultDWRInterval       = link.DefaultDWRInterval
+	DefaultCERTimeout        = link.DefaultCERTimeout
 	DefaultDPATimeout        = link.DefaultDPATimeout
 	DefaultMaxOutboundBytes  = 16 << 20
 	DefaultMaxDelayedPerConn = 65536
 	MinDWRInterval           = link.MinDWRInterval // RFC 3539 §3.4.1: Tw MUST NOT be below 6 s
 	// DPRGrace is how long a connection stays open after we answered the client's DPR: the DPR
 	// sender closes (RFC 6733 §5.4), but a client that does not is not kept forever.
-	DPRGrace = time.Second
+	DPRGrace = link.DefaultDPRGrace
 	// MaxLoops bounds Config.Loops.
 	MaxLoops = 256
 )

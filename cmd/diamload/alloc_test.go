@@ -25,7 +25,7 @@ func (f *queueClient) Go(c *call) error                  { f.q <- c; return nil 
 func (f *queueClient) Close(context.Context) error       { return nil }
 func (f *queueClient) WaitReady(context.Context) error   { return nil }
 func (f *queueClient) Connections() []connReport         { return nil }
-func (f *queueClient) LateAnswers() uint64               { return 0 }
+func (f *queueClient) UnmatchedAnswers() uint64          { return 0 }
 func (f *queueClient) complete(a *s13.Answer, err error) { await.Ready(f.t, f.q).cb(*a, err) }
 
 func testRunner(t *testing.T, args ...string) (*runner, []call, *queueClient) {
@@ -111,7 +111,7 @@ func (f *refusingClient) Go(*call) error                  { return f.err }
 func (f *refusingClient) Close(context.Context) error     { return nil }
 func (f *refusingClient) WaitReady(context.Context) error { return nil }
 func (f *refusingClient) Connections() []connReport       { return nil }
-func (f *refusingClient) LateAnswers() uint64             { return 0 }
+func (f *refusingClient) UnmatchedAnswers() uint64        { return 0 }
 
 // Requests sent during warm-up are neither requests nor answers of the report, even when they
 // complete after it: the books balance by construction.

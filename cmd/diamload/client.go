@@ -22,8 +22,9 @@ type loadClient interface {
 	WaitReady(ctx context.Context) error
 	// Connections reports every connection (from engine.Stats for the engine).
 	Connections() []connReport
-	// LateAnswers counts answers that arrived after their request timed out (dropped).
-	LateAnswers() uint64
+	// UnmatchedAnswers counts answers that matched no outstanding request and were dropped: late
+	// (after their request timed out), duplicate, or answering nothing we sent.
+	UnmatchedAnswers() uint64
 }
 
 // connReport is one row of the per-connection table.
@@ -43,7 +44,7 @@ type connReport struct {
 // Connection set-up bounds: an unreachable peer must fail the run in about this long.
 const (
 	connectTimeout = 3 * time.Second
-	cerTimeout     = 3 * time.Second
+	ceaTimeout     = 3 * time.Second
 )
 
 // clientConfig is the part of the run options a client needs.
@@ -66,7 +67,7 @@ type engineClient struct{ e *engine.Engine }
 func (c engineClient) Go(k *call) error                    { return c.e.Go(k.req, k.cb) }
 func (c engineClient) Close(ctx context.Context) error     { return c.e.Close(ctx) }
 func (c engineClient) WaitReady(ctx context.Context) error { return c.e.WaitReady(ctx) }
-func (c engineClient) LateAnswers() uint64                 { return c.e.Stats().Total.UnknownAnswers }
+func (c engineClient) UnmatchedAnswers() uint64            { return c.e.Stats().Total.UnknownAnswers }
 func (c engineClient) LoopElapsed() time.Duration          { return c.e.LoopElapsed() }
 func (c engineClient) Epoch() time.Time                    { return c.e.Epoch() }
 
@@ -91,7 +92,7 @@ func (c engineClient) Connections() []connReport {
 }
 
 // engineConfig is the engine's configuration for a run. --watchdog is Tw, and the DWA wait is
-// Tw too (DWRTimeout 0): the connection turns SUSPECT when a DWR has had no answer for Tw
+// Tw too (DWATimeout 0): the connection turns SUSPECT when a DWR has had no answer for Tw
 // (RFC 3539 §3.4.1).
 func engineConfig(cc clientConfig) engine.Config {
 	cfg := engine.DefaultConfig()
@@ -99,12 +100,12 @@ func engineConfig(cc clientConfig) engine.Config {
 	cfg.DestinationRealm, cfg.DestinationHost = cc.destRealm, cc.destHost
 	cfg.ProductName = "diamload"
 	cfg.RequestTimeout = cc.timeout
-	cfg.DWRInterval, cfg.DWRTimeout = cc.watchdog, 0
-	cfg.ConnectTimeout, cfg.CERTimeout = connectTimeout, cerTimeout
-	cfg.ReconnectInterval, cfg.MaxReconnectDelay = time.Second, 30*time.Second
+	cfg.DWRInterval, cfg.DWATimeout = cc.watchdog, 0
+	cfg.ConnectTimeout, cfg.CEATimeout = connectTimeout, ceaTimeout
+	cfg.BackoffInitial, cfg.BackoffMax = time.Second, 30*time.Second
 	// The in-flight cap is ours (-c); the engine's windows must not be the tighter bound.
 	cfg.MaxInFlight = max(engine.DefaultMaxInFlight, cc.concurrency)
-	cfg.SendBufferSize = max(engine.DefaultSendBufferSize, 2*cc.concurrency)
+	cfg.InboxSize = max(engine.DefaultInboxSize, 2*cc.concurrency)
 	policy := engine.SharedIdentity
 	if cc.identityPerConn {
 		policy = engine.IdentityPerConnection
@@ -120,7 +121,7 @@ func engineConfig(cc clientConfig) engine.Config {
 // milliseconds, not after the bound.
 func startEngine(ctx context.Context, cc clientConfig) (loadClient, error) {
 	cfg := engineConfig(cc)
-	startCtx, cancel := context.WithTimeout(ctx, connectTimeout+cerTimeout+time.Second)
+	startCtx, cancel := context.WithTimeout(ctx, connectTimeout+ceaTimeout+time.Second)
 	defer cancel()
 	total := len(cc.peers) * cc.conns
 	var mu sync.Mutex
@@ -169,7 +170,7 @@ func unreachableText(conns []connReport, interrupted bool) string {
 		case why == "" && interrupted:
 			why = "interrupted while " + strings.ToLower(c.State)
 		case why == "":
-			why = fmt.Sprintf("no answer to CER within %v (state %s)", connectTimeout+cerTimeout, c.State)
+			why = fmt.Sprintf("no answer to CER within %v (state %s)", connectTimeout+ceaTimeout, c.State)
 		}
 		parts = append(parts, c.Peer+": "+why)
 	}

@@ -29,7 +29,7 @@ type peerCounts struct {
 func dialBaseline(ctx context.Context, cc clientConfig) (loadClient, error) {
 	b := &baselineClient{peers: cc.peers, per: make([]peerCounts, len(cc.peers))}
 	for _, p := range cc.peers {
-		dctx, cancel := context.WithTimeout(ctx, connectTimeout+cerTimeout)
+		dctx, cancel := context.WithTimeout(ctx, connectTimeout+ceaTimeout)
 		cfg := baseline.Config{
 			Addr:                  p,
 			Conns:                 cc.conns,
@@ -38,7 +38,7 @@ func dialBaseline(ctx context.Context, cc clientConfig) (loadClient, error) {
 			DestinationRealm:      cc.destRealm,
 			IdentityPerConnection: cc.identityPerConn,
 			RequestTimeout:        cc.timeout,
-			ConnectTimeout:        connectTimeout + cerTimeout,
+			ConnectTimeout:        connectTimeout + ceaTimeout,
 		}
 		cl, err := baseline.Dial(dctx, cfg)
 		cancel()
@@ -101,7 +101,7 @@ func (b *baselineClient) Close(ctx context.Context) error {
 // ErrNoConnection retries after the reviver's pause.
 func (b *baselineClient) WaitReady(context.Context) error { return nil }
 
-func (b *baselineClient) LateAnswers() uint64 { return 0 }
+func (b *baselineClient) UnmatchedAnswers() uint64 { return 0 }
 
 func (b *baselineClient) Connections() []connReport {
 	out := make([]connReport, 0, len(b.cls))

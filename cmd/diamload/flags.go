@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/engine"
+	"github.com/hsdfat8/diam-gw/server"
 )
 
 // One flag.FlagSet per subcommand. Go's flag package accepts -x and --x alike; short and long
@@ -21,11 +22,11 @@ const (
 	defaultOriginHost  = "gw.diamload.local"
 	defaultOriginRealm = "diamload.local"
 	defaultEIRHost     = "eir.diamload.local"
-	defaultListen      = "127.0.0.1:3868"
+	defaultListen      = server.DefaultListen
 	defaultRequests    = 10000
 	defaultConcurrency = 64
-	defaultTimeout     = 5 * time.Second
-	defaultWatchdog    = 30 * time.Second
+	defaultTimeout     = engine.DefaultRequestTimeout
+	defaultWatchdog    = engine.DefaultDWRInterval
 	selftestDuration   = 3 * time.Second
 )
 

@@ -189,13 +189,13 @@ func TestRateAndDelayValues(t *testing.T) {
 }
 
 // --watchdog is RFC 3539's Tw for the engine: the DWR interval and the DWA wait alike, so a
-// silent connection is SUSPECT Tw after its DWR (DWRTimeout 0 is Tw, see engine.Config).
+// silent connection is SUSPECT Tw after its DWR (DWATimeout 0 is Tw, see engine.Config).
 func TestWatchdogIsTw(t *testing.T) {
 	o, err := parseRunFlags("run", []string{"--watchdog", "6s", "--dra", "127.0.0.1:3868"}, false)
 	require.NoError(t, err)
 	cfg := engineConfig(clientConfig{peers: o.peers, conns: o.conns, originHost: o.originHost, originRealm: o.originRealm,
 		destRealm: o.destRealm, timeout: o.timeout, watchdog: o.watchdog, concurrency: o.concurrency})
 	assert.Equal(t, 6*time.Second, cfg.DWRInterval)
-	assert.Zero(t, cfg.DWRTimeout, "the DWA wait is Tw")
+	assert.Zero(t, cfg.DWATimeout, "the DWA wait is Tw")
 	require.NoError(t, cfg.Validate())
 }

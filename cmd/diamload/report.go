@@ -50,14 +50,14 @@ type report struct {
 	DurationAttackS float64 `json:"duration_attack_s"` // measured window: first to last send
 	ThroughputRPS   float64 `json:"throughput_rps"`    // answers / duration_s
 
-	LatencyUS           percentiles  `json:"latency_us"`
-	LatencyPolicy       string       `json:"latency_policy"`
-	ServiceLatencyUS    *percentiles `json:"service_latency_us,omitempty"`
-	SendLagUS           *percentiles `json:"send_lag_us,omitempty"`
-	LateSends           uint64       `json:"late_sends"`
-	LateDropped         uint64       `json:"late_dropped"`
-	LatencyClamped      uint64       `json:"latency_clamped"`
-	TimeoutsLateAnswers uint64       `json:"timeouts_late_answers"`
+	LatencyUS        percentiles  `json:"latency_us"`
+	LatencyPolicy    string       `json:"latency_policy"`
+	ServiceLatencyUS *percentiles `json:"service_latency_us,omitempty"`
+	SendLagUS        *percentiles `json:"send_lag_us,omitempty"`
+	LateSends        uint64       `json:"late_sends"`
+	LateDropped      uint64       `json:"late_dropped"`
+	LatencyClamped   uint64       `json:"latency_clamped"`
+	UnmatchedAnswers uint64       `json:"timeouts_late_answers"` // late, duplicate or unknown answers, dropped; the key keeps its first name for existing readers
 
 	CPUUSPerRequest      float64 `json:"cpu_us_per_request"`
 	AllocsPerRequest     float64 `json:"allocs_per_request"` // heap allocations of the whole process / answers
@@ -124,7 +124,7 @@ func buildReport(command string, res *result, rec *recorder) *report {
 	rp.setRun(res)
 	rp.setOutcomes(&c)
 	rp.setTiming(res, &c)
-	rp.setLatency(&c, lat, svc, lag, res.lateAnswers)
+	rp.setLatency(&c, lat, svc, lag, res.unmatchedAnswers)
 	rp.setCost(res, &c)
 	rp.setExpectations(&c)
 	rp.setPeers(res)
@@ -192,14 +192,14 @@ func (rp *report) setTiming(res *result, c *counts) {
 }
 
 // setLatency fills the percentiles and the counters of what they could not show.
-func (rp *report) setLatency(c *counts, lat percentiles, svc, lag *percentiles, lateAnswers uint64) {
+func (rp *report) setLatency(c *counts, lat percentiles, svc, lag *percentiles, unmatchedAnswers uint64) {
 	rp.LatencyUS = lat
 	rp.ServiceLatencyUS = svc
 	rp.SendLagUS = lag
 	rp.LateSends = c.lateSends
 	rp.LateDropped = c.lateDropped
 	rp.LatencyClamped = c.clamped
-	rp.TimeoutsLateAnswers = lateAnswers
+	rp.UnmatchedAnswers = unmatchedAnswers
 }
 
 // setCost fills CPU and allocations per answer, and the peak RSS.
@@ -373,8 +373,8 @@ func (rp *report) writeLatency(w io.Writer) {
 		fmt.Fprintf(w, " %d values above the histogram range were recorded at its top.", rp.LatencyClamped)
 	}
 	fmt.Fprintln(w, ")")
-	if rp.TimeoutsLateAnswers > 0 {
-		fmt.Fprintf(w, "late answers (after their timeout, dropped): %d\n", rp.TimeoutsLateAnswers)
+	if rp.UnmatchedAnswers > 0 {
+		fmt.Fprintf(w, "unmatched answers (late, duplicate or unknown; dropped): %d\n", rp.UnmatchedAnswers)
 	}
 }
 

@@ -104,7 +104,7 @@ func closedReport(t *testing.T) *report {
 	res := &result{
 		opts: o, client: "engine", peers: []string{"10.0.0.1:3868", "10.0.0.2:3868"}, seed: 42,
 		duration: 2 * time.Second, attack: 1500 * time.Millisecond, cpu: 3 * time.Millisecond,
-		mallocs: 12, rssKiB: 12800, lateAnswers: 1, procs: 1,
+		mallocs: 12, rssKiB: 12800, unmatchedAnswers: 1, procs: 1,
 		conns: []connReport{
 			{Peer: "10.0.0.1:3868", OriginHost: "gw-1.diamload.local", PeerOriginHost: "dra1.local", State: "Open",
 				Sent: 6, Received: 6},

@@ -13,23 +13,23 @@ import (
 
 // result is everything a report needs besides the recorder.
 type result struct {
-	opts        *runOpts
-	client      string
-	peers       []string
-	embedded    *responder
-	seed        uint64
-	duration    time.Duration // measured window: start to last completion
-	attack      time.Duration // measured window: start to the last submission
-	cpu         time.Duration // user+sys during the measured window
-	mallocs     uint64        // heap allocations during the measured window
-	rssKiB      int64
-	conns       []connReport
-	lateAnswers uint64
-	closeErr    error
-	interrupted bool
-	drainCut    bool
-	warmup      time.Duration
-	procs       int // GOMAXPROCS during the run
+	opts             *runOpts
+	client           string
+	peers            []string
+	embedded         *responder
+	seed             uint64
+	duration         time.Duration // measured window: start to last completion
+	attack           time.Duration // measured window: start to the last submission
+	cpu              time.Duration // user+sys during the measured window
+	mallocs          uint64        // heap allocations during the measured window
+	rssKiB           int64
+	conns            []connReport
+	unmatchedAnswers uint64
+	closeErr         error
+	interrupted      bool
+	drainCut         bool
+	warmup           time.Duration
+	procs            int // GOMAXPROCS during the run
 }
 
 // session is one load run, in phases that run in order: start the target, build the payload,
@@ -306,7 +306,7 @@ func (s *session) close() {
 	// Read after Close: the loop publishes its counters once per round, so a read right after
 	// the last answer may miss that round's sends; Close publishes them all.
 	res.conns = s.cl.Connections()
-	res.lateAnswers = s.cl.LateAnswers()
+	res.unmatchedAnswers = s.cl.UnmatchedAnswers()
 	s.cancel()
 	<-r.done // every slot completed: Close guarantees it
 
