@@ -9,6 +9,7 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/alarm"
 	"github.com/hsdfat8/diam-gw/internal/inbox"
 	"github.com/hsdfat8/diam-gw/internal/link"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
@@ -48,6 +49,7 @@ type Engine struct {
 	callbackPanics atomic.Uint64
 	callbackExits  atomic.Uint64
 	loopNow        atomic.Int64 // the loop's last clock reading, for LoopTime
+	alarm          *alarm.Alarm // wakes the loop when its wheel's next timer is due (Set by the loop)
 
 	// Loop-owned (between two loops, the recovery goroutine's: see recover.go).
 	wheel   *wheel.Wheel
@@ -115,6 +117,7 @@ func newEngine(cfg Config, now time.Time) *Engine {
 	e.dials.init()
 	e.reqs.init()
 	e.wheel = wheel.New(Tick, 2048, e.now())
+	e.alarm = alarm.New(e.now, e.wake)
 	return e
 }
 

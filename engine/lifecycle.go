@@ -159,10 +159,14 @@ func (e *Engine) newClient() error {
 	return nil
 }
 
-// ticker wakes the loop every Tick so the wheel advances while the loop is idle.
+// ticker runs the alarm that wakes the loop when the next timer on its wheel is due (and only
+// then: an idle loop sleeps) until the shutdown stops the background goroutines. The loop tells
+// the alarm when, at the end of each service pass (armAlarm).
 func (e *Engine) ticker() {
 	defer e.life.bgWG.Done()
-	e.every(Tick, e.wake)
+	e.alarm.Start()
+	<-e.life.bgStop
+	e.alarm.Stop()
 }
 
 // health calls HealthReport every HealthInterval until Close.

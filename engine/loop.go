@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/panjf2000/gnet/v2"
 )
@@ -80,6 +81,7 @@ func (e *Engine) service() {
 				continue
 			}
 			e.publishStats()
+			e.armAlarm()
 			e.yield() // give sockets a turn; come back for the rest
 			return
 		}
@@ -89,6 +91,16 @@ func (e *Engine) service() {
 		now = e.readClock()
 	}
 	e.publishStats()
+	e.armAlarm()
+}
+
+// armAlarm tells the alarm when the wheel's next timer is due, when that changed: a timer was
+// added before every other one, or the alarm has rung (its ring is what woke this pass, or one
+// that will). Otherwise it costs one load: later timers need nothing until the alarm rings.
+func (e *Engine) armAlarm() {
+	if e.wheel.Lowered() || e.alarm.Planned() == wheel.Never {
+		e.alarm.Set(e.wheel.Next())
+	}
 }
 
 // drainBatch bounds the requests taken from the inbox per round, so reads are not starved.

@@ -130,6 +130,10 @@ type Snapshot struct {
 	// CallbackExits counts callbacks that called runtime.Goexit: on the event loop each one
 	// ended the loop, which was then replaced (see ErrLoopExited).
 	CallbackExits uint64
+	// TimerWakeups counts the times the loop was woken because a timer on its wheel was due
+	// (watchdog, backoff, answer timeout...), not by traffic or a caller: an idle engine is woken
+	// only when something is due, not every Tick.
+	TimerWakeups uint64
 }
 
 // StateChange is one connection state transition, as passed to Config.OnStateChange.
@@ -343,6 +347,7 @@ func (e *Engine) Stats() Snapshot {
 		Outstanding:    e.outstanding.Load(),
 		CallbackPanics: e.callbackPanics.Load(),
 		CallbackExits:  e.callbackExits.Load(),
+		TimerWakeups:   e.alarm.Rings(),
 	}
 	for _, d := range e.dras {
 		ds := DRAStats{Name: d.name, Address: d.addr, Priority: d.cfg.Priority, Connections: len(d.peers)}

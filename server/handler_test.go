@@ -128,6 +128,10 @@ func TestDelayedAnswers(t *testing.T) {
 	assert.EqualValues(t, 1, st.Delayed)
 	assert.EqualValues(t, 2, st.Answers)
 	assert.Zero(t, st.DelayedDropped)
+	// The delayed answer was set while the loop's alarm slept towards Tw (30 s): it cut the sleep
+	// short (the answer came on time, above), and the loop was woken for it, not every Tick.
+	assert.GreaterOrEqual(t, st.TimerWakeups, uint64(1))
+	assert.LessOrEqual(t, st.TimerWakeups, uint64(3), "an idle loop is woken only for due timers")
 }
 
 func TestDelayedAnswersDroppedOnClose(t *testing.T) {

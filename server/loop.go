@@ -8,6 +8,7 @@ import (
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/alarm"
 	"github.com/hsdfat8/diam-gw/internal/link"
 	"github.com/hsdfat8/diam-gw/internal/ratelog"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
@@ -16,7 +17,7 @@ import (
 
 // This file is the event-loop side: the gnet callbacks, and per loop the timing wheel, the batch
 // flush (one Write per touched connection per event), the pool of delayed answers and the
-// counters. Everything here runs on the loop's goroutine except OnTick and OnBoot, which say so.
+// counters. Everything here runs on the loop's goroutine except OnBoot and ring, which say so.
 
 // loop is the state of one gnet event loop. Loop-owned, except the atomics the ticker and Stats
 // read.
@@ -39,7 +40,7 @@ type loop struct {
 	pub         counters
 	active      atomic.Int32 // connections on this loop
 	delayedN    atomic.Int32 // delayed answers pending
-	lastAdvance atomic.Int64 // when traffic last advanced the wheel: the ticker need not
+	alarm       *alarm.Alarm // wakes the loop when its wheel's next timer is due
 	tickPending atomic.Bool  // a tick task is queued: do not queue another
 }
 
@@ -59,24 +60,40 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 		wheel: wheel.New(Tick, 1024, now),
 		rng:   rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15)),
 	}
-	l.lastAdvance.Store(now)
+	l.alarm = alarm.New(s.now, l.ring) // started by Server.loopFor, stopped when the loops exit
 	return l
 }
 
 // advance runs the timers due by now; their output waits for the flush at the end of the event.
-func (l *loop) advance(now int64) {
-	l.lastAdvance.Store(now)
-	l.wheel.Advance(now)
+func (l *loop) advance(now int64) { l.wheel.Advance(now) }
+
+// ring is the alarm's wake-up, on the alarm's goroutine: it queues the tick task on the loop
+// (at most one at a time) and touches nothing else.
+func (l *loop) ring() {
+	if l.tickPending.CompareAndSwap(false, true) {
+		if err := l.el.Execute(context.Background(), l); err != nil {
+			l.tickPending.Store(false) // shutting down
+		}
+	}
 }
 
-// Run is the tick task the ticker queues with Execute: it advances the wheel while no traffic
-// does.
+// Run is the tick task ring queues with Execute: it runs the timers that are due.
 func (l *loop) Run(context.Context) error {
 	l.tickPending.Store(false)
 	l.advance(l.s.now())
 	l.flush(nil)
-	l.publish()
+	l.endEvent()
 	return nil
+}
+
+// endEvent ends each event on the loop: the counters are published, and the alarm is told when
+// the next timer is due when that changed — a timer was added before every other one, or the
+// alarm has rung. Otherwise that costs one load: later timers need nothing until it rings.
+func (l *loop) endEvent() {
+	l.publish()
+	if l.wheel.Lowered() || l.alarm.Planned() == wheel.Never {
+		l.alarm.Set(l.wheel.Next())
+	}
 }
 
 // touch queues c for the flush at the end of the current event.
@@ -109,7 +126,7 @@ func (l *loop) disconnectAll() {
 		}
 	}
 	l.flush(nil)
-	l.publish()
+	l.endEvent()
 }
 
 // delayed is an answer waiting on the wheel, in its connection's list so that a close can drop it.
@@ -179,7 +196,7 @@ func (h *handler) OnOpen(gc gnet.Conn) ([]byte, gnet.Action) {
 	}
 	l := s.loopFor(gc.EventLoop())
 	gc.SetContext(newConn(l, gc, s.now()))
-	l.publish()
+	l.endEvent()
 	return nil, gnet.None
 }
 
@@ -200,7 +217,7 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 		c.traffic(data, now)
 	}
 	act := l.flush(c)
-	l.publish()
+	l.endEvent()
 	return act
 }
 
@@ -208,35 +225,10 @@ func (h *handler) OnClose(gc gnet.Conn, err error) gnet.Action {
 	s := h.s
 	if c, _ := gc.Context().(*conn); c != nil {
 		c.closed(err)
-		c.l.publish()
+		c.l.endEvent()
 	}
 	if s.active.Add(-1) == 0 && s.closing.Load() {
 		s.signalGone()
 	}
 	return gnet.None
-}
-
-// OnTick runs on gnet's ticker goroutine, not on a loop: it only queues a tick task on each loop
-// whose wheel traffic has not advanced lately (every Tick while delayed answers are pending, else
-// every idleTick), at most one at a time. Execute allocates a little, which is why busy loops are
-// skipped.
-func (h *handler) OnTick() (time.Duration, gnet.Action) {
-	s := h.s
-	now := s.now()
-	for _, l := range *s.loops.Load() {
-		if l.active.Load() == 0 {
-			continue
-		}
-		every := int64(idleTick)
-		if l.delayedN.Load() > 0 {
-			every = int64(Tick)
-		}
-		if now-l.lastAdvance.Load() < every || !l.tickPending.CompareAndSwap(false, true) {
-			continue
-		}
-		if err := l.el.Execute(context.Background(), l); err != nil {
-			l.tickPending.Store(false) // shutting down
-		}
-	}
-	return Tick, gnet.None
 }

@@ -17,12 +17,14 @@ import (
 	"github.com/panjf2000/gnet/v2"
 )
 
-// Tick is the resolution of the per-loop timing wheel: delayed answers go out at most about this
-// late (plus loop latency); while a loop has no delayed answers it is ticked ten times slower,
-// which is plenty for the watchdog's seconds.
+// Tick is the resolution of the per-loop timing wheel: timers (delayed answers, the watchdog, the
+// CER wait, the DPA wait) fire at most about this late, plus loop latency. A loop is woken by
+// its alarm only when one of them is due (internal/alarm): an idle server sleeps.
 const Tick = link.Tick
 
-const idleTick = 10 * Tick
+// closeSlack is what Close waits beyond DPATimeout for the loops' DPA timers to close the
+// connections that did not answer, before gnet closes whatever is left.
+const closeSlack = 100 * time.Millisecond
 
 // stopTimeout bounds the wait for gnet's loops to exit once told to stop.
 const stopTimeout = 2 * time.Second
@@ -147,10 +149,10 @@ func (s *Server) Start(ctx context.Context) error {
 // run is gnet.Run on its own goroutine: it blocks until the engine stops.
 func (s *Server) run() {
 	defer close(s.runDone)
+	defer s.stopAlarms() // the loops have exited: nothing sets them any more
 	s.runErr = gnet.Run(&handler{s: s}, "tcp://"+s.cfg.Listen,
 		gnet.WithNumEventLoop(s.cfg.Loops),
 		gnet.WithLoadBalancing(gnet.LeastConnections),
-		gnet.WithTicker(true),
 		gnet.WithLogger(link.QuietLogger{}),
 		gnet.WithReadBufferCap(readBufferCap),
 		gnet.WithWriteBufferCap(writeBufferCap),
@@ -176,6 +178,7 @@ func (s *Server) Stats() Stats {
 	st := Stats{Connections: s.active.Load(), Peers: s.peers.Load()}
 	for _, l := range *s.loops.Load() {
 		st.add(&l.pub)
+		st.TimerWakeups += l.alarm.Rings()
 	}
 	return st
 }
@@ -207,7 +210,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	for _, l := range *s.loops.Load() {
 		_ = l.el.Execute(context.Background(), runnable(l.disconnectAll))
 	}
-	bound := time.NewTimer(s.cfg.DPATimeout + 2*idleTick)
+	bound := time.NewTimer(s.cfg.DPATimeout + closeSlack)
 	defer bound.Stop()
 	var cut error
 	select {
@@ -239,6 +242,13 @@ func (s *Server) shutdown(ctx context.Context) error {
 
 func (s *Server) signalGone() { s.goneOnce.Do(func() { close(s.gone) }) }
 
+// stopAlarms ends every loop's alarm goroutine, once gnet's loops have exited.
+func (s *Server) stopAlarms() {
+	for _, l := range *s.loops.Load() {
+		l.alarm.Stop()
+	}
+}
+
 // loopFor returns the state of gnet loop el, creating it on the first connection it gets.
 func (s *Server) loopFor(el gnet.EventLoop) *loop {
 	s.loopsMu.Lock()
@@ -247,6 +257,9 @@ func (s *Server) loopFor(el gnet.EventLoop) *loop {
 		return l
 	}
 	l := newLoop(s, el)
+	if el != nil { // a test that plays gnet with socketless connections drives the clock itself
+		l.alarm.Start()
+	}
 	s.loopMap[el] = l
 	next := append(append([]*loop(nil), *s.loops.Load()...), l)
 	s.loops.Store(&next)

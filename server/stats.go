@@ -37,6 +37,11 @@ type Stats struct {
 	BytesIn    uint64
 	BytesOut   uint64
 	Writes     uint64 // conn.Write calls; BytesOut/Writes shows how well answers were batched
+
+	// TimerWakeups counts the times a loop was woken because a timer on its wheel was due (a
+	// delayed answer, the watchdog, a CER or DPA wait), not by traffic: an idle server is woken
+	// only when something is due, not every Tick.
+	TimerWakeups uint64
 }
 
 // counter indexes the per-loop counters.

@@ -7,7 +7,13 @@
 // Nothing here is safe for concurrent use: the wheel and its timers belong to the event loop.
 package wheel
 
-import "time"
+import (
+	"math"
+	"time"
+)
+
+// Never is what Next returns when no timer is armed: no deadline.
+const Never = math.MaxInt64
 
 // Expirer receives a timer's expiry.
 type Expirer interface {
@@ -42,6 +48,12 @@ type Wheel struct {
 	cur     int64 // index of the last tick processed
 	n       int
 	spare   Timer // sentinel of the list being expired
+
+	// earliest is a lower bound on the instant at which Advance fires the next armed timer (the
+	// tick boundary of its bucket). Add lowers it; Stop and firing leave it, so it may be stale
+	// (too early), never too late; Next replaces a bound that has passed by the exact value.
+	earliest int64
+	lowered  bool // Add lowered earliest since the last call of Lowered
 }
 
 // New returns a wheel with the given tick and number of slots (rounded up to a power of two),
@@ -51,7 +63,8 @@ func New(tick time.Duration, slots int, now int64) *Wheel {
 	for n < slots {
 		n <<= 1
 	}
-	w := &Wheel{tick: int64(tick), buckets: make([]Timer, n), mask: int64(n - 1), cur: now / int64(tick)}
+	w := &Wheel{tick: int64(tick), buckets: make([]Timer, n), mask: int64(n - 1), cur: now / int64(tick),
+		earliest: Never}
 	for i := range w.buckets {
 		b := &w.buckets[i]
 		b.next, b.prev = b, b
@@ -81,6 +94,49 @@ func (w *Wheel) Add(t *Timer, at int64, owner Expirer) {
 	b.prev.next = t
 	b.prev = t
 	w.n++
+	if fire := idx * w.tick; fire < w.earliest {
+		w.earliest, w.lowered = fire, true
+	}
+}
+
+// Next returns the instant at which Advance will fire the next armed timer — a tick boundary at
+// or after its deadline — or Never when none is armed. The instant may be early (a timer that
+// set it was stopped since) but never late, so an owner that sleeps until Next and then calls
+// Advance misses no timer. It scans the wheel, O(slots + timers), only when the bound it keeps
+// has passed; an owner calls it when it is about to sleep, not per timer.
+func (w *Wheel) Next() int64 {
+	if w.n == 0 {
+		w.earliest = Never
+		return Never
+	}
+	if w.earliest <= w.cur*w.tick { // passed: what it bounded has fired or was stopped
+		w.earliest = w.scan()
+	}
+	return w.earliest
+}
+
+// Lowered reports whether Add has brought Next earlier since the last call, and clears the
+// report: an owner sleeping until Next checks it after each event, which costs one load.
+func (w *Wheel) Lowered() bool {
+	l := w.lowered
+	w.lowered = false
+	return l
+}
+
+// scan returns the exact instant at which Advance fires the next armed timer.
+func (w *Wheel) scan() int64 {
+	next := int64(Never)
+	for i := range w.buckets {
+		b := &w.buckets[i]
+		for t := b.next; t != b; t = t.next {
+			idx := (t.at + w.tick - 1) / w.tick
+			if idx <= w.cur {
+				idx = w.cur + 1
+			}
+			next = min(next, idx*w.tick)
+		}
+	}
+	return next
 }
 
 // Stop disarms t and reports whether it was armed.
