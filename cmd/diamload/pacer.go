@@ -8,23 +8,24 @@ import (
 // Open loop. Request i is due at t0 + i/rate, whatever happened to the ones before it: the
 // schedule never waits for the target, so a stall shows up in the latency of every request
 // that was due during it (latency is measured from the intended time, not the actual send —
-// no coordinated omission). The pacer wakes every 100 µs to 1 ms and submits every due request,
-// each with its own intended timestamp. Go timers below 1 ms round up to about 1 ms on an idle
-// Linux runtime, so requests go out somewhat after their intended time: the send lag is
-// reported (send_lag_us) rather than hidden. A thread parked in nanosleep(2) shortens it but
-// costs much more CPU per request (bench/results/2026-12-03-notes.md), which disturbs a target
-// sharing the machine more than the lag does.
+// no coordinated omission). The pacer sleeps until the next request is due and then submits
+// every request that is due, each with its own intended timestamp, so its wake-ups follow the
+// rate: at --rate 1 it wakes once a second. Go timers on Linux fire up to about a millisecond
+// after the instant asked (the runtime's poller sleeps in whole milliseconds), so requests go
+// out somewhat after their intended time: the send lag is reported (send_lag_us) rather than
+// hidden. A thread parked in clock_nanosleep(2) with a small timer slack is more precise but
+// costs tens of µs of CPU per wake on this kind of VM (bench/results/2026-12-03-notes.md).
 //
 // The in-flight cap (-c) is a pool of slots. A due request with no free slot waits (it is sent
-// late, its lag and latency grow) until it is --timeout overdue; then it is dropped and counted
-// as a busy error (late_dropped): never skipped silently. A request the client refuses (ErrBusy,
-// ErrNoConnection) is counted under its error at once. With --duration the schedule ends at the
-// end of the measured window: every request due before it is sent or dropped, none is left out.
+// late, its lag and latency grow; the pacer looks again every pacerSlotPoll) until it is
+// --timeout overdue; then it is dropped and counted as a busy error (late_dropped): never skipped
+// silently. A request the client refuses (ErrBusy, ErrNoConnection) is counted under its error at
+// once. With --duration the schedule ends at the end of the measured window: every request due
+// before it is sent or dropped, none is left out. A stop (the budget of -n spent, the window
+// over, an interrupt) wakes a sleeping pacer at once.
 
-const (
-	pacerMinSleep = 100 * time.Microsecond
-	pacerMaxSleep = time.Millisecond
-)
+// pacerSlotPoll is how often the pacer looks for a free slot while a due request waits for one.
+const pacerSlotPoll = 100 * time.Microsecond
 
 // pace runs the schedule from t0: the start of the measured window when there is no warm-up, so
 // that a window of --duration holds exactly rate × duration requests however late this goroutine
@@ -78,14 +79,15 @@ func (r *runner) pace(ctx context.Context, t0 int64) {
 		if r.stopping.Load() {
 			return
 		}
-		wait := time.Duration(due(i) - r.clock())
-		wait = min(max(wait, pacerMinSleep), pacerMaxSleep)
+		wait := max(time.Duration(due(i)-r.clock()), pacerSlotPoll) // a past due time: waiting for a slot
 		sleep.Reset(wait)
 		select {
 		case <-sleep.C:
+		case <-r.stopCh:
 		case <-ctx.Done():
 			r.stop()
 		}
+		r.pacerWakes++
 	}
 }
 

@@ -11,7 +11,9 @@ import (
 // EIR keep the Go default; --procs overrides both.
 func TestProcsFor(t *testing.T) {
 	def := runtime.GOMAXPROCS(0)
-	assert.Equal(t, 1, procsFor(&runOpts{client: "engine"}, false))
+	assert.Equal(t, 1, procsFor(&runOpts{client: "engine"}, false), "closed loop: saturation")
+	assert.Equal(t, def, procsFor(&runOpts{client: "engine", rate: rateValue{perSec: 1000}}, false),
+		"open loop: paced, the Go default")
 	assert.Equal(t, def, procsFor(&runOpts{client: "engine"}, true), "embedded EIR in the same process")
 	assert.Equal(t, def, procsFor(&runOpts{client: "baseline"}, false))
 	assert.Equal(t, 3, procsFor(&runOpts{client: "engine", procs: 3}, false))

@@ -67,6 +67,8 @@ type runner struct {
 
 	seq          atomic.Uint64 // payload sequence number
 	stopping     atomic.Bool   // no new submissions
+	stopCh       chan struct{} // closed with stopping set: wakes a pacer asleep until its next due request
+	pacerWakes   int64         // the pacer's wake-ups; its goroutine's, read once it is done
 	measureEpoch uint32        // the recorder epoch that is reported (1 after a warm-up)
 	limited      bool          // -n: remaining bounds the measured requests
 	remaining    atomic.Int64
@@ -128,6 +130,7 @@ func (r *runner) take() (uint32, bool) {
 func (r *runner) stop() {
 	if r.stopping.CompareAndSwap(false, true) {
 		r.stoppedAt.Store(r.clock())
+		close(r.stopCh)
 	}
 }
 
@@ -218,6 +221,7 @@ func newRunner(o *runOpts, cl loadClient, pay *payload) (*runner, []call) {
 		base:   time.Now(),
 		open:   o.rate.perSec > 0,
 		done:   make(chan struct{}),
+		stopCh: make(chan struct{}),
 		parked: make(chan *call, o.concurrency),
 	}
 	if r.lc, _ = cl.(loopClock); r.lc != nil {

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/hsdfat8/diam-gw/s13"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// instantClient answers every request inside Go, on the caller's goroutine.
+type instantClient struct{ queueClient }
+
+func (f *instantClient) Go(c *call) error {
+	c.cb(s13.Answer{ResultCode: 2001, HasEquipmentStatus: true}, nil)
+	return nil
+}
+
+// The pacer's wake-ups follow the rate: at 10/s it sleeps until each request is due (about one
+// wake per request), not every millisecond, and every request of the schedule goes out; a stop
+// wakes it at once however long its sleep.
+func TestPacerWakesWithTheRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, err := parseRunFlags("run", []string{"-d", "1h", "-c", "4", "--rate", "10"}, false)
+		require.NoError(t, err)
+		pay, err := newPayload([]mixEntry{{o.imei, 1}}, o.imsi, 64, 1)
+		require.NoError(t, err)
+		r, slots := newRunner(o, &instantClient{}, pay)
+		r.free = make(chan *call, len(slots))
+		for i := range slots {
+			r.free <- &slots[i]
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go r.pace(ctx, r.clock())
+		time.Sleep(10*time.Second - time.Millisecond)
+		synctest.Wait()
+		c, _, _, _ := r.rec.final()
+		assert.EqualValues(t, 100, c.requests, "requests due at 0, 100 ms, ... 9.9 s")
+		assert.LessOrEqual(t, r.pacerWakes, int64(110), "about one wake per request, not one per millisecond")
+		r.stop()
+		synctest.Wait()
+		assert.True(t, r.pacerDone.Load(), "a stop wakes the sleeping pacer")
+	})
+}
