@@ -74,6 +74,11 @@ type Config struct {
 	FragmentTimeout  time.Duration // how long a message may stay incomplete before the stream is reset; default 3 s
 	FailoverLimit    int           // resends of one request after its connection failed; default 2, NoFailover for none
 	EnableNagle      bool          // clear TCP_NODELAY; by default it is set
+	// KeepGnetWorkerPool leaves gnet's process-wide goroutine pool running. By default Start
+	// releases it: the engine never submits to it, and its housekeeping wakes an idle process
+	// several times a second. Keep it when other code in the process uses gnet's
+	// EventLoop.Register or EventLoop.Enroll.
+	KeepGnetWorkerPool bool
 	// DisableAlternateRetry stops the one resend, through another DRA, of a request that a DRA
 	// answered with 3002 DIAMETER_UNABLE_TO_DELIVER or 3004 DIAMETER_TOO_BUSY.
 	DisableAlternateRetry bool

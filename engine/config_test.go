@@ -166,6 +166,7 @@ func TestOptions(t *testing.T) {
 	assert.Equal(t, 1<<20, c.MaxOutboundBytes)
 	assert.Equal(t, 5, c.FailoverLimit)
 	assert.True(t, c.EnableNagle)
+	assert.True(t, c.KeepGnetWorkerPool)
 	assert.True(t, c.DisableAlternateRetry)
 	assert.NotNil(t, c.Logger)
 	assert.Equal(t, time.Minute, c.HealthInterval)
@@ -201,6 +202,7 @@ func allOptions() []Option {
 		WithMaxOutboundBytes(1 << 20),
 		WithFailoverLimit(5),
 		WithNagle(true),
+		WithGnetWorkerPool(true),
 		WithAlternateRetry(false),
 		WithLogger(slog.New(slog.DiscardHandler)),
 		WithHealthReport(time.Minute, func(Snapshot) {}),

@@ -113,6 +113,9 @@ func (e *Engine) startLoop() error {
 		e.wk.close()
 		return err
 	}
+	if !e.cfg.KeepGnetWorkerPool {
+		link.ReleaseGnetWorkerPool()
+	}
 	e.life.bgWG.Add(1)
 	go e.ticker()
 	if e.cfg.HealthInterval > 0 {

@@ -210,6 +210,12 @@ func WithNagle(on bool) Option {
 	return option(func(_ *confcheck.Checker, c *Config) { c.EnableNagle = on })
 }
 
+// WithGnetWorkerPool keeps gnet's process-wide goroutine pool running (KeepGnetWorkerPool) when
+// keep is true; by default Start releases it.
+func WithGnetWorkerPool(keep bool) Option {
+	return option(func(_ *confcheck.Checker, c *Config) { c.KeepGnetWorkerPool = keep })
+}
+
 // WithAlternateRetry turns the one resend through another DRA of a request answered 3002 or
 // 3004 on or off (the inverse of DisableAlternateRetry). On by default.
 func WithAlternateRetry(on bool) Option {

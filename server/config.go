@@ -54,6 +54,11 @@ type Config struct {
 	MaxDelayedPerConn int           // delayed answers pending per connection; more are dropped and counted; default 65536
 	Loops             int           // gnet event loops; default 1 (leave the other core to the client)
 	Logger            *slog.Logger  // connection events; default: discard
+	// KeepGnetWorkerPool leaves gnet's process-wide goroutine pool running. By default Start
+	// releases it: the server never submits to it, and its housekeeping wakes an idle process
+	// several times a second. Keep it when other code in the process uses gnet's
+	// EventLoop.Register or EventLoop.Enroll.
+	KeepGnetWorkerPool bool
 
 	// AllowOrigin, when set, is asked about every CER's Origin-Host; false answers 3010
 	// DIAMETER_UNKNOWN_PEER (E-bit answer-message) and closes. Called on an event loop: must not

@@ -133,6 +133,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return ErrAlreadyStarted
 	}
+	if !s.cfg.KeepGnetWorkerPool {
+		link.ReleaseGnetWorkerPool()
+	}
 	go s.run()
 	select {
 	case <-s.booted:

@@ -1,5 +1,7 @@
 package link
 
+import "github.com/panjf2000/gnet/v2/pkg/pool/goroutine"
+
 // Linger is the part of a gnet.Conn that SetRST needs.
 type Linger interface{ SetLinger(sec int) error }
 
@@ -18,3 +20,13 @@ func (QuietLogger) Infof(string, ...any)  {} // discards
 func (QuietLogger) Warnf(string, ...any)  {} // discards
 func (QuietLogger) Errorf(string, ...any) {} // discards
 func (QuietLogger) Fatalf(string, ...any) {} // discards
+
+// ReleaseGnetWorkerPool stops gnet's process-wide goroutine pool (pkg/pool/goroutine's
+// DefaultWorkerPool, an ants pool started when gnet is imported). Neither loop submits to it:
+// gnet uses it on Linux only for EventLoop.Register and EventLoop.Enroll, which the engine
+// (Client.EnrollContext) and the server (Run) never call. Running, its two housekeeping
+// goroutines wake the process several times a second, which is most of what an idle,
+// connected client or server costs. Idempotent; safe for concurrent use. Code in the same process
+// that does use those gnet calls must keep the pool (Config.KeepGnetWorkerPool in engine and
+// server), or restart it with goroutine.DefaultWorkerPool.Reboot().
+func ReleaseGnetWorkerPool() { goroutine.DefaultWorkerPool.Release() }
