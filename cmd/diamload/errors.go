@@ -24,6 +24,8 @@ var (
 	// errInterrupted: the run was stopped by a signal (or its context) before its end; the
 	// report is still printed and the exit code is 0 unless a check fails.
 	errInterrupted = errors.New("interrupted")
+	// errPrecisePacer: the precise pacer's thread could not be set up; the pacer uses Go timers.
+	errPrecisePacer = errors.New("precise pacer unavailable")
 )
 
 // usageError builds an error matching errUsage whose text is only the message.

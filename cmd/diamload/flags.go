@@ -60,6 +60,7 @@ type runOpts struct {
 	delay           delayValue
 	interval        time.Duration // progress period (hidden in tests)
 	procs           int           // GOMAXPROCS for the run; 0 = procsFor's choice
+	pacer           string        // open loop: pacerPrecise or pacerCoarse
 
 	selftest bool
 	imeiSet  bool
@@ -192,6 +193,7 @@ func runFlags(fs *flag.FlagSet, o *runOpts, selftest bool) {
 	fs.StringVar(&o.rules, "rules", "", "embedded EIR: rules `file` (eir_rules.conf format)")
 	fs.Var(&o.delay, "delay", "embedded EIR: answer delay, fixed (2ms) or random in a range (1ms-5ms)")
 	fs.DurationVar(&o.interval, "progress-interval", time.Second, "live progress period")
+	fs.StringVar(&o.pacer, "pacer", pacerPrecise, "open loop: how the pacer waits: precise (its own thread in ppoll with 1 ns timer slack: sends within tens of µs of the intended time) or coarse (Go timers: fewer wake-ups at high rates, up to about 1 ms late)")
 	fs.IntVar(&o.procs, "procs", 0, "GOMAXPROCS during the run; 0 = 1 for the engine client against --dra peers (its work is one event loop), else the Go default")
 }
 
@@ -268,6 +270,8 @@ func (o *runOpts) check(name string) error {
 		return bad("invalid --max-error-ratio %v: want 0..1", o.maxErrorRatio)
 	case o.client != "engine" && o.client != "baseline":
 		return bad("invalid --client %q: want engine or baseline", o.client)
+	case o.pacer != pacerPrecise && o.pacer != pacerCoarse:
+		return bad("invalid --pacer %q: want precise or coarse", o.pacer)
 	case o.procs < 0 || o.procs > 1024:
 		return bad("invalid --procs %d: want 0 (automatic) or 1-1024", o.procs)
 	case o.interval <= 0:

@@ -10,11 +10,11 @@ import (
 // that was due during it (latency is measured from the intended time, not the actual send —
 // no coordinated omission). The pacer sleeps until the next request is due and then submits
 // every request that is due, each with its own intended timestamp, so its wake-ups follow the
-// rate: at --rate 1 it wakes once a second. Go timers on Linux fire up to about a millisecond
-// after the instant asked (the runtime's poller sleeps in whole milliseconds), so requests go
-// out somewhat after their intended time: the send lag is reported (send_lag_us) rather than
-// hidden. A thread parked in clock_nanosleep(2) with a small timer slack is more precise but
-// costs tens of µs of CPU per wake on this kind of VM (bench/results/2026-12-03-notes.md).
+// rate: at --rate 1 it wakes about once a second. How it sleeps is its sleeper's (sleep.go):
+// by default a thread of its own in ppoll(2) with 1 ns timer slack, which sends within tens of
+// µs of the intended time; --pacer coarse uses Go timers, which on Linux fire up to about a
+// millisecond late (the runtime's poller sleeps in whole milliseconds) but wake fewer times at
+// high rates. Either way the send lag is reported (send_lag_us), not hidden.
 //
 // The in-flight cap (-c) is a pool of slots. A due request with no free slot waits (it is sent
 // late, its lag and latency grow; the pacer looks again every pacerSlotPoll) until it is
@@ -41,8 +41,8 @@ func (r *runner) pace(ctx context.Context, t0 int64) {
 	dropAfter := int64(r.o.timeout)
 	due := func(i int64) int64 { return t0 + int64(float64(i)*interval) }
 	var i int64
-	sleep := time.NewTimer(time.Hour)
-	defer sleep.Stop()
+	sleep := r.newSleeper(ctx)
+	defer sleep.close()
 	for {
 		now := r.clock()
 		for !r.stopping.Load() {
@@ -79,13 +79,14 @@ func (r *runner) pace(ctx context.Context, t0 int64) {
 		if r.stopping.Load() {
 			return
 		}
-		wait := max(time.Duration(due(i)-r.clock()), pacerSlotPoll) // a past due time: waiting for a slot
-		sleep.Reset(wait)
-		select {
-		case <-sleep.C:
-		case <-r.stopCh:
-		case <-ctx.Done():
-			r.stop()
+		wake := due(i)
+		if now = r.clock(); wake <= now {
+			wake = now + int64(pacerSlotPoll) // due and waiting for a slot
+		}
+		if !sleep.until(wake) {
+			if ctx.Err() != nil {
+				r.stop()
+			}
 		}
 		r.pacerWakes++
 	}

@@ -24,7 +24,7 @@ func (f *instantClient) Go(c *call) error {
 // wakes it at once however long its sleep.
 func TestPacerWakesWithTheRate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		o, err := parseRunFlags("run", []string{"-d", "1h", "-c", "4", "--rate", "10"}, false)
+		o, err := parseRunFlags("run", []string{"-d", "1h", "-c", "4", "--rate", "10", "--pacer", "coarse"}, false)
 		require.NoError(t, err)
 		pay, err := newPayload([]mixEntry{{o.imei, 1}}, o.imsi, 64, 1)
 		require.NoError(t, err)

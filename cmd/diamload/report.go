@@ -54,6 +54,8 @@ type report struct {
 	LatencyPolicy    string       `json:"latency_policy"`
 	ServiceLatencyUS *percentiles `json:"service_latency_us,omitempty"`
 	SendLagUS        *percentiles `json:"send_lag_us,omitempty"`
+	Pacer            string       `json:"pacer,omitempty"`       // open loop: precise or coarse (--pacer)
+	PacerWakes       int64        `json:"pacer_wakes,omitempty"` // open loop: the pacer's sleeps
 	LateSends        uint64       `json:"late_sends"`
 	LateDropped      uint64       `json:"late_dropped"`
 	LatencyClamped   uint64       `json:"latency_clamped"`
@@ -154,6 +156,7 @@ func (rp *report) setRun(res *result) {
 		rp.Mode = "open"
 		rp.OfferedRPS = o.rate.perSec
 		rp.LatencyPolicy = latencyPolicyOpen
+		rp.Pacer, rp.PacerWakes = res.pacer, res.pacerWakes
 	}
 }
 

@@ -69,6 +69,7 @@ type runner struct {
 	stopping     atomic.Bool   // no new submissions
 	stopCh       chan struct{} // closed with stopping set: wakes a pacer asleep until its next due request
 	pacerWakes   int64         // the pacer's wake-ups; its goroutine's, read once it is done
+	pacerUsed    string        // pacerPrecise or pacerCoarse; likewise
 	measureEpoch uint32        // the recorder epoch that is reported (1 after a warm-up)
 	limited      bool          // -n: remaining bounds the measured requests
 	remaining    atomic.Int64

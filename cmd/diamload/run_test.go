@@ -116,6 +116,8 @@ func TestOpenLoopRun(t *testing.T) {
 	assert.GreaterOrEqual(t, rp.LatencyUS.P50, rp.ServiceLatencyUS.P50)
 	assert.GreaterOrEqual(t, rp.LatencyUS.Max, rp.ServiceLatencyUS.Max)
 	assert.InDelta(t, 1.0, rp.DurationAttackS, 0.5)
+	assert.Equal(t, pacerPrecise, rp.Pacer, "the precise pacer is the default")
+	assert.Positive(t, rp.PacerWakes)
 }
 
 // With one slot and a responder that takes 20 ms, an open loop at 500/s cannot send on time:

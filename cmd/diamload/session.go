@@ -29,7 +29,9 @@ type result struct {
 	interrupted      bool
 	drainCut         bool
 	warmup           time.Duration
-	procs            int // GOMAXPROCS during the run
+	procs            int    // GOMAXPROCS during the run
+	pacer            string // open loop: the pacer's sleeper
+	pacerWakes       int64
 }
 
 // session is one load run, in phases that run in order: start the target, build the payload,
@@ -308,7 +310,8 @@ func (s *session) close() {
 	res.conns = s.cl.Connections()
 	res.unmatchedAnswers = s.cl.UnmatchedAnswers()
 	s.cancel()
-	<-r.done // every slot completed: Close guarantees it
+	<-r.done                                              // every slot completed: Close guarantees it
+	res.pacer, res.pacerWakes = r.pacerUsed, r.pacerWakes // the pacer is done
 
 	res.duration = time.Duration(s.end - r.startedAt)
 	if stopped := r.stoppedAt.Load(); stopped > 0 {
