@@ -25,14 +25,21 @@ func watchStates(cfg *Config) *watch {
 // await waits until connection conn (1-based) of any DRA reaches state to.
 func (w *watch) await(t *testing.T, ctx context.Context, conn int, to fsm.State) StateChange {
 	t.Helper()
+	return w.awaitWhere(t, ctx, func(sc StateChange) bool { return sc.Conn == conn && sc.To == to },
+		"connection %d never reached %s", conn, to)
+}
+
+// awaitWhere waits for the first change that match accepts, skipping the others.
+func (w *watch) awaitWhere(t *testing.T, ctx context.Context, match func(StateChange) bool, failure string, args ...any) StateChange {
+	t.Helper()
 	for {
 		select {
 		case sc := <-w.ch:
-			if sc.Conn == conn && sc.To == to {
+			if match(sc) {
 				return sc
 			}
 		case <-ctx.Done():
-			t.Fatalf("connection %d never reached %s", conn, to)
+			t.Fatalf(failure, args...)
 		}
 	}
 }
@@ -51,4 +58,11 @@ func (w *watch) awaitOpen(t *testing.T, ctx context.Context, n int) {
 			t.Fatalf("only %d of %d connections reached Open", len(open), n)
 		}
 	}
+}
+
+// awaitOn waits until a connection of DRA dra reaches state to, skipping other changes.
+func (w *watch) awaitOn(t *testing.T, ctx context.Context, dra string, to fsm.State) StateChange {
+	t.Helper()
+	return w.awaitWhere(t, ctx, func(sc StateChange) bool { return sc.DRA == dra && sc.To == to },
+		"DRA %s never reached %s", dra, to)
 }
