@@ -42,6 +42,7 @@ type Engine struct {
 	routes  router
 	dials   dialer
 	retries resendQueue
+	waiting alternateWait
 	reqs    requestPool
 
 	// Shared with callers, for Stats and LoopTime.

@@ -106,6 +106,7 @@ func (e *Engine) recoverLoop(dead *gnet.Client) {
 		p.slots.drain(func(*request) { p.stats.inFlight(-1) })
 	}
 	e.retries = resendQueue{}
+	e.waiting = alternateWait{}
 	for _, r := range e.reqs.all {
 		if r.live {
 			p := r.peer

@@ -46,9 +46,11 @@ type request struct {
 	origin     *draConn // first connection it was sent on: its Origin-Host stays on resends
 	deadline   int64    // loop clock
 	sentAt     int64
-	sends      int  // times sent
-	retransmit bool // the next send carries the T flag
-	altRetry   bool // resent to another DRA after a 3002/3004 answer-message
+	sends      int         // times sent
+	retransmit bool        // the next send carries the T flag
+	altRetry   bool        // resent to another DRA after a 3002/3004 answer-message
+	refusal    *s13.Answer // a 3002/3004 kept while it waits for another DRA (alternateWait)
+	refusedBy  *draConn    // the connection that answered it
 
 	failedFrom *draConn // connection it was failed over from, while it waits to be resent
 	peer       *draConn // connection holding it in its slot table, nil when none
@@ -64,6 +66,11 @@ type request struct {
 // Expire is the request's answer timeout, fired by the wheel on the loop.
 func (r *request) Expire(int64) {
 	e, p := r.e, r.peer
+	if r.refusal != nil { // no other DRA came up in time: the refusal is its answer
+		e.waiting.remove(r)
+		e.complete(r, r.refusal, nil)
+		return
+	}
 	if p != nil {
 		p.slots.take(r.hbh, r.e2e)
 		r.peer = nil

@@ -89,6 +89,7 @@ func (e *Engine) setUsable(p *draConn, on bool) {
 		if e.routes.usable.Add(1) == 1 {
 			e.routes.setReady(true)
 		}
+		e.alternateUp(p)
 	case !on && p.usableAt >= 0:
 		last := g.usable[len(g.usable)-1]
 		g.usable[p.usableAt] = last

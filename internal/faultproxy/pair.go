@@ -13,6 +13,7 @@ type pair struct {
 	p                *Proxy
 	client, upstream *net.TCPConn
 	once             sync.Once
+	done             chan struct{} // closed by shut: writers stop waiting
 }
 
 // chunk is bytes read one way, due for writing at due.
@@ -67,8 +68,8 @@ func (pr *pair) read(i int, src *net.TCPConn, q chan<- chunk) {
 // write fails it shuts the whole pair.
 func (pr *pair) write(i int, dst *net.TCPConn, q <-chan chunk) {
 	for c := range q {
-		if d := time.Until(c.due); d > 0 {
-			time.Sleep(d)
+		if !pr.wait(time.Until(c.due)) {
+			continue // shut: drain q so the reader can finish
 		}
 		for b := c.b; len(b) > 0; {
 			w, _ := pr.p.faults(i)
@@ -94,17 +95,38 @@ func (pr *pair) write(i int, dst *net.TCPConn, q <-chan chunk) {
 			if len(b) > 0 && w.size > 0 {
 				wait = max(wait, w.pause)
 			}
-			if wait > 0 {
-				time.Sleep(wait)
+			if !pr.wait(wait) {
+				break
 			}
 		}
 	}
 	_ = dst.CloseWrite()
 }
 
+// wait sleeps for d, or less when the pair is shut; it reports whether the pair is still up.
+func (pr *pair) wait(d time.Duration) bool {
+	if d <= 0 {
+		select {
+		case <-pr.done:
+			return false
+		default:
+			return true
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-pr.done:
+		return false
+	}
+}
+
 // shut closes both sockets, with an RST when reset.
 func (pr *pair) shut(reset bool) {
 	pr.once.Do(func() {
+		close(pr.done)
 		for _, c := range []*net.TCPConn{pr.client, pr.upstream} {
 			if reset {
 				_ = c.SetLinger(0)

@@ -242,7 +242,7 @@ func (p *Proxy) open(c *net.TCPConn) {
 		_ = c.Close()
 		return
 	}
-	pr := &pair{p: p, client: c, upstream: uc.(*net.TCPConn)}
+	pr := &pair{p: p, client: c, upstream: uc.(*net.TCPConn), done: make(chan struct{})}
 	p.mu.Lock()
 	select {
 	case <-p.closing:
