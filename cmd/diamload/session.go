@@ -29,7 +29,8 @@ type result struct {
 	interrupted      bool
 	drainCut         bool
 	warmup           time.Duration
-	procs            int // GOMAXPROCS during the run
+	procs            int      // GOMAXPROCS during the run
+	samples          []sample // --sample
 }
 
 // session is one load run, in phases that run in order: start the target, build the payload,
@@ -49,6 +50,7 @@ type session struct {
 	r       *runner
 	slots   []call
 	prog    *progressPrinter // nil with --quiet
+	sampler *sampler         // nil without --sample
 	runCtx  context.Context  // ends the pacer and the reviver
 	cancel  context.CancelFunc
 
@@ -188,7 +190,7 @@ func (s *session) startClient() error {
 }
 
 // beginMeasure starts the measured window: now, or when the warm-up ends. It takes the CPU and
-// allocation counts to subtract, starts the profile, and arms --duration.
+// allocation counts to subtract, starts the profile and the sampler, and arms --duration.
 func (s *session) beginMeasure() {
 	r, o := s.r, s.o
 	r.startedAt = r.clock()
@@ -200,6 +202,9 @@ func (s *session) beginMeasure() {
 		} else {
 			s.profiling = true
 		}
+	}
+	if o.sample > 0 {
+		s.sampler = startSampler(r, o.sample, o.duration, o.sampleHook)
 	}
 	switch {
 	case o.duration == 0:
@@ -290,6 +295,9 @@ func (s *session) drain() {
 	res.mallocs = mallocs() - s.mallocs0
 	if s.profiling {
 		pprof.StopCPUProfile()
+	}
+	if s.sampler != nil {
+		res.samples = s.sampler.stop()
 	}
 	if s.prog != nil {
 		s.prog.stop()
