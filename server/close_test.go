@@ -162,3 +162,21 @@ func TestConnectionsDuringCloseAreRefused(t *testing.T) {
 	c.send(framing.AppendDPA(nil, h, framing.Success, &framing.Identity{OriginHost: cliHost, OriginRealm: realm}))
 	require.NoError(t, await.Recv(t, closed, 5*time.Second))
 }
+
+// Reset aborts every open connection with an RST and no DPR, and keeps accepting: a new client
+// opens and is answered. On a server not started it does nothing.
+func TestResetAbortsConnections(t *testing.T) {
+	newServer(t, server.Config{}).Reset()
+	srv := startServer(t, server.Config{})
+	a := dial(t, srv.Addr()).open(cliHost)
+	b := dial(t, srv.Addr()).open(cliHost + ".b")
+	a.roundTrip()
+	srv.Reset()
+	for _, c := range []*client{a, b} {
+		err := c.expectClosed(ioTimeout, false) // no DPR: no message at all
+		assert.True(t, isReset(err), "want a reset, got %v", err)
+	}
+	eventually(t, func() bool { return srv.Stats().Connections == 0 }, "released")
+	c := dial(t, srv.Addr()).open(cliHost)
+	c.roundTrip()
+}

@@ -129,6 +129,16 @@ func (l *loop) disconnectAll() {
 	l.endEvent()
 }
 
+// resetAll runs on the loop for Reset: every connection is closed with an RST, its batch and
+// delayed answers dropped.
+func (l *loop) resetAll() {
+	for _, c := range l.conns {
+		c.close(closeRST)
+	}
+	l.flush(nil)
+	l.endEvent()
+}
+
 // delayed is an answer waiting on the wheel, in its connection's list so that a close can drop it.
 type delayed struct {
 	timer      wheel.Timer

@@ -197,6 +197,24 @@ func (s *Server) Close(ctx context.Context) error {
 	return s.closeErr
 }
 
+// Reset aborts every open connection with an RST (linger 0), without DPR, and keeps listening:
+// what its clients see of a responder that crashed and came back, for fault injection (diamload
+// soak). It returns once every loop has been handed the resets, before they are carried out; a
+// server not running is left alone. Safe for concurrent use.
+func (s *Server) Reset() {
+	if !s.started.Load() || s.closing.Load() {
+		return
+	}
+	select {
+	case <-s.booted:
+	case <-s.runDone:
+		return
+	}
+	for _, l := range *s.loops.Load() {
+		_ = l.el.Execute(context.Background(), runnable(l.resetAll))
+	}
+}
+
 func (s *Server) shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	if !s.started.Load() {

@@ -34,6 +34,15 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 func (e *usageError) Unwrap() error { return errUsage }
 
+// flagError is a flag whose value is out of range: the command, the flag (without dashes), the
+// value as given, and what is wanted. It matches errUsage.
+type flagError struct{ Cmd, Flag, Value, Want string }
+
+func (e *flagError) Error() string {
+	return fmt.Sprintf("diamload %s: invalid --%s %s: want %s", e.Cmd, e.Flag, e.Value, e.Want)
+}
+func (e *flagError) Unwrap() error { return errUsage }
+
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }

@@ -61,6 +61,9 @@ type runOpts struct {
 	interval        time.Duration // progress period (hidden in tests)
 	procs           int           // GOMAXPROCS for the run; 0 = procsFor's choice
 	pacer           string        // open loop: pacerPrecise or pacerCoarse
+	sample          time.Duration // --sample: the sampling period; 0 = no samples
+	sampleSet       bool
+	sampleHook      func() // run before each sample; nil but in tests
 
 	selftest bool
 	imeiSet  bool
@@ -194,6 +197,7 @@ func runFlags(fs *flag.FlagSet, o *runOpts, selftest bool) {
 	fs.Var(&o.delay, "delay", "embedded EIR: answer delay, fixed (2ms) or random in a range (1ms-5ms)")
 	fs.DurationVar(&o.interval, "progress-interval", time.Second, "live progress period")
 	fs.StringVar(&o.pacer, "pacer", pacerPrecise, "open loop: how the pacer waits: precise (its own thread in ppoll with 1 ns timer slack: sends within tens of µs of the intended time) or coarse (Go timers: fewer wake-ups at high rates, up to about 1 ms late)")
+	fs.DurationVar(&o.sample, "sample", 0, "every `interval` of the measured window, record RSS, Go heap, goroutines, open fds and the counters (JSON samples, live line); at most --duration")
 	fs.IntVar(&o.procs, "procs", 0, "GOMAXPROCS during the run; 0 = 1 for the engine client against --dra peers (its work is one event loop), else the Go default")
 }
 
@@ -208,6 +212,7 @@ func parseRunFlags(name string, args []string, selftest bool) (*runOpts, error) 
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	o.imeiSet = set["imei"]
+	o.sampleSet = set["sample"]
 	if len(o.peers) > 0 {
 		for _, f := range []string{"rules", "delay", "serve-origin-host"} {
 			if set[f] {
@@ -279,6 +284,9 @@ func (o *runOpts) check(name string) error {
 	case o.destHost != "" && strings.ContainsAny(o.destHost, " \t"):
 		return bad("invalid --dest-host %q", o.destHost)
 	}
+	if err := o.checkSample(name); err != nil {
+		return err
+	}
 	if o.imei, err = parseIMEISpec(o.imei); err != nil {
 		return bad("%v", err)
 	}
@@ -287,6 +295,20 @@ func (o *runOpts) check(name string) error {
 	}
 	if o.destRealm == "" {
 		o.destRealm = o.originRealm
+	}
+	return nil
+}
+
+// checkSample checks --sample: a positive period that fits in the window when it has a length.
+func (o *runOpts) checkSample(name string) error {
+	switch {
+	case !o.sampleSet:
+		return nil
+	case o.sample <= 0:
+		return &flagError{Cmd: name, Flag: "sample", Value: o.sample.String(), Want: "a positive interval"}
+	case o.duration > 0 && o.sample > o.duration:
+		return &flagError{Cmd: name, Flag: "sample", Value: o.sample.String(),
+			Want: "at most --duration " + o.duration.String()}
 	}
 	return nil
 }

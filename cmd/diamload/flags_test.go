@@ -143,6 +143,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "--client", "fast"}, `invalid --client "fast"`},
 		{[]string{"run", "--procs", "-1"}, "invalid --procs -1"},
 		{[]string{"run", "--pacer", "exact"}, `invalid --pacer "exact"`},
+		{[]string{"run", "-d", "1s", "--sample", "0s"}, "invalid --sample 0s: want a positive interval"},
+		{[]string{"run", "-d", "1s", "--sample", "2s"}, "invalid --sample 2s: want at most --duration 1s"},
 		{[]string{"run", "--max-error-ratio", "2"}, "invalid --max-error-ratio 2"},
 		{[]string{"run", "--delay", "5ms-1ms"}, `invalid value "5ms-1ms" for flag -delay`},
 		{[]string{"run", "--seed", "x"}, `invalid value "x" for flag -seed`},

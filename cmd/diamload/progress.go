@@ -44,9 +44,9 @@ func startProgress(r *runner, w io.Writer, every time.Duration) *progressPrinter
 				if epoch < r.measureEpoch {
 					phase = " [warm-up]"
 				}
-				line := fmt.Sprintf("%6.1fs  %9.0f ECR/s  requests %d  answers %d  in flight %d  errors %d  p99 %s%s",
+				line := fmt.Sprintf("%6.1fs  %9.0f ECR/s  requests %d  answers %d  in flight %d  errors %d  p99 %s%s%s",
 					time.Duration(r.clock()).Seconds(), rate, pr.requests, pr.answers, pr.inFlight, pr.errors,
-					fmtUS(pr.p99US), phase)
+					fmtUS(pr.p99US), resources(r.lastSample.Load()), phase)
 				if tty {
 					fmt.Fprint(w, "\r"+line+"\x1b[K")
 				} else {
@@ -62,6 +62,17 @@ func (p *progressPrinter) stop() {
 	close(p.stopCh)
 	p.wg.Wait()
 }
+
+// resources is the newest sample's part of the live line ("" without --sample).
+func resources(s *sample) string {
+	if s == nil {
+		return ""
+	}
+	return fmt.Sprintf("  rss %s  heap %s  goroutines %d  fds %d", fmtKiB(s.RSSKiB), fmtKiB(int64(s.HeapBytes/1024)), s.Goroutines, s.FDs)
+}
+
+// fmtKiB renders KiB as MiB with one decimal.
+func fmtKiB(kib int64) string { return fmt.Sprintf("%.1fMiB", float64(kib)/1024) }
 
 // fmtUS renders microseconds compactly: 850µs, 1.25ms, 2.5s.
 func fmtUS(us int64) string {

@@ -242,6 +242,19 @@ func (r *recorder) lastDone() int64 {
 	return r.c.lastDone
 }
 
+// books are the counters a sample takes: what was asked, what came back, and what is still out.
+type books struct {
+	requests, answers uint64
+	errs              [numErrKinds]uint64
+	inFlight          int64
+}
+
+func (r *recorder) books() books {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return books{requests: r.c.requests, answers: r.c.answers, errs: r.c.errs, inFlight: r.c.inFlight}
+}
+
 // progress is what the live line shows.
 type progress struct {
 	requests, answers, errors uint64

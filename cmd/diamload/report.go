@@ -66,6 +66,9 @@ type report struct {
 	CPUIncludesResponder bool    `json:"cpu_includes_responder"`
 	RSSMaxKiB            int64   `json:"rss_max_kib"`
 
+	SampleIntervalS float64  `json:"sample_interval_s,omitempty"` // --sample
+	Samples         []sample `json:"samples,omitempty"`           // at t=0, each interval, and the window's end
+
 	ExpectationsChecked   uint64 `json:"expectations_checked"`
 	ExpectationMismatches uint64 `json:"expectation_mismatches"`
 	FirstMismatch         string `json:"first_mismatch,omitempty"`
@@ -84,6 +87,18 @@ type errorCounts struct {
 	ConnectionLost uint64 `json:"connection_lost"`
 	Closed         uint64 `json:"closed"`
 	Other          uint64 `json:"other"`
+}
+
+// errorCountsOf names the recorder's error counters.
+func errorCountsOf(errs *[numErrKinds]uint64) errorCounts {
+	return errorCounts{
+		Timeout:        errs[errTimeout],
+		Busy:           errs[errBusy],
+		NoConnection:   errs[errNoConnection],
+		ConnectionLost: errs[errConnectionLost],
+		Closed:         errs[errClosed],
+		Other:          errs[errOther],
+	}
 }
 
 func (e errorCounts) total() uint64 {
@@ -128,6 +143,7 @@ func buildReport(command string, res *result, rec *recorder) *report {
 	rp.setTiming(res, &c)
 	rp.setLatency(&c, lat, svc, lag, res.unmatchedAnswers)
 	rp.setCost(res, &c)
+	rp.setSamples(res)
 	rp.setExpectations(&c)
 	rp.setPeers(res)
 	rp.addRunChecks(res.opts, &c)
@@ -165,14 +181,7 @@ func (rp *report) setRun(res *result) {
 func (rp *report) setOutcomes(c *counts) {
 	rp.Requests = c.requests
 	rp.Answers = c.answers
-	rp.Errors = errorCounts{
-		Timeout:        c.errs[errTimeout],
-		Busy:           c.errs[errBusy],
-		NoConnection:   c.errs[errNoConnection],
-		ConnectionLost: c.errs[errConnectionLost],
-		Closed:         c.errs[errClosed],
-		Other:          c.errs[errOther],
-	}
+	rp.Errors = errorCountsOf(&c.errs)
 	rp.ResultCodes = codeMap(c.resultCodes.snapshot())
 	rp.ExperimentalResultCodes = codeMap(c.expCodes.snapshot())
 	rp.EquipmentStatus = equipmentCounts{
@@ -213,6 +222,12 @@ func (rp *report) setCost(res *result, c *counts) {
 	}
 	rp.CPUIncludesResponder = res.embedded != nil
 	rp.RSSMaxKiB = res.rssKiB
+}
+
+// setSamples fills the --sample series.
+func (rp *report) setSamples(res *result) {
+	rp.SampleIntervalS = res.opts.sample.Seconds()
+	rp.Samples = res.samples
 }
 
 // setExpectations fills the comparison of the answers with the EIR policy.
@@ -388,6 +403,12 @@ func (rp *report) writeCost(w io.Writer) {
 		cpu += ", embedded EIR included"
 	}
 	fmt.Fprintf(w, "%s)   peak RSS %.1f MiB\n", cpu, float64(rp.RSSMaxKiB)/1024)
+	if n := len(rp.Samples); n > 0 {
+		a, b := rp.Samples[0], rp.Samples[n-1]
+		fmt.Fprintf(w, "samples    %d every %gs, first → last: rss %s → %s   heap %s → %s   goroutines %d → %d   fds %d → %d\n",
+			n, rp.SampleIntervalS, fmtKiB(a.RSSKiB), fmtKiB(b.RSSKiB), fmtKiB(int64(a.HeapBytes/1024)),
+			fmtKiB(int64(b.HeapBytes/1024)), a.Goroutines, b.Goroutines, a.FDs, b.FDs)
+	}
 }
 
 // writePeers writes the connection table, the client's close, and the embedded EIR's counts.

@@ -90,6 +90,8 @@ type runner struct {
 	stoppedAt atomic.Int64
 
 	observer completionObserver // the baseline client's per-peer counts; nil for the engine
+
+	lastSample atomic.Pointer[sample] // --sample: the newest, for the live line; nil before the first
 }
 
 func (r *runner) clock() int64 { return int64(time.Since(r.base)) }

@@ -32,6 +32,7 @@ type result struct {
 	procs            int    // GOMAXPROCS during the run
 	pacer            string // open loop: the pacer's sleeper
 	pacerWakes       int64
+	samples          []sample // --sample
 }
 
 // session is one load run, in phases that run in order: start the target, build the payload,
@@ -51,6 +52,7 @@ type session struct {
 	r       *runner
 	slots   []call
 	prog    *progressPrinter // nil with --quiet
+	sampler *sampler         // nil without --sample
 	runCtx  context.Context  // ends the pacer and the reviver
 	cancel  context.CancelFunc
 
@@ -190,7 +192,7 @@ func (s *session) startClient() error {
 }
 
 // beginMeasure starts the measured window: now, or when the warm-up ends. It takes the CPU and
-// allocation counts to subtract, starts the profile, and arms --duration.
+// allocation counts to subtract, starts the profile and the sampler, and arms --duration.
 func (s *session) beginMeasure() {
 	r, o := s.r, s.o
 	r.startedAt = r.clock()
@@ -202,6 +204,9 @@ func (s *session) beginMeasure() {
 		} else {
 			s.profiling = true
 		}
+	}
+	if o.sample > 0 {
+		s.sampler = startSampler(r, o.sample, o.duration, o.sampleHook)
 	}
 	switch {
 	case o.duration == 0:
@@ -292,6 +297,9 @@ func (s *session) drain() {
 	res.mallocs = mallocs() - s.mallocs0
 	if s.profiling {
 		pprof.StopCPUProfile()
+	}
+	if s.sampler != nil {
+		res.samples = s.sampler.stop()
 	}
 	if s.prog != nil {
 		s.prog.stop()
