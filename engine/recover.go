@@ -106,6 +106,7 @@ func (e *Engine) recoverLoop(dead *gnet.Client) {
 		p.slots.drain(func(*request) { p.stats.inFlight(-1) })
 	}
 	e.retries = resendQueue{}
+	e.parked = parkedReqs{}
 	for _, r := range e.reqs.all {
 		if r.live {
 			p := r.peer
@@ -167,6 +168,7 @@ func (e *Engine) resetPeers() {
 		p.conn, p.closing, p.rearmed = nil, false, false
 		p.frames.Reset()
 		p.sent = sentReqs{} // their answers would come on sockets that are gone
+		p.hold.reset()
 		p.dropBatch()
 		p.stats.setState(fsm.Disconnected) // resume announces it
 	}

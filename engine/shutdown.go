@@ -51,6 +51,7 @@ func (e *Engine) awaitOutstanding(ctx context.Context) error {
 func (e *Engine) disconnectAll() {
 	e.post(func() {
 		e.life.stopping = true
+		e.failParked(ErrClosed)
 		for _, p := range e.peers {
 			p.step(fsm.Event{Kind: fsm.EvStop}, nil)
 		}
