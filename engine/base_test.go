@@ -90,9 +90,17 @@ func TestUnsolicitedDWAsDoNotCountInReopen(t *testing.T) {
 		}
 	}
 	w.await(t, ctx, 1, fsm.Open)
+	// The fence, a DWR right after the CEA, is also the pattern of the peer's own REOPEN
+	// (peerreopen.go): the connection takes traffic once two more DWRs have been answered.
+	for range 2 {
+		require.NoError(t, c.SendDWR())
+		_, err := peer.Await(ctx, testpeer.GotDWA)
+		require.NoError(t, err)
+	}
 	_, err := e.Check(ctx, testReq) // publishes the counters
 	require.NoError(t, err)
 	assert.EqualValues(t, 3, e.Stats().Total.UnknownBaseAnswers)
+	assert.EqualValues(t, 1, e.Stats().Total.PeerReopens)
 }
 
 // A peer cannot make the loop write a log record per message: 20,000 DWAs with an error code,

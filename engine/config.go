@@ -116,6 +116,9 @@ type Config struct {
 	watchdogFloor time.Duration
 	// seed seeds jitter and identifiers; tests only (0: from the clock).
 	seed uint64
+	// onHold is told, on the loop, when a connection's hold (peerreopen.go) begins or ends;
+	// tests only, to await a connection's routability as OnStateChange awaits its state.
+	onHold func(conn *ConnStats)
 	// noJitter turns the watchdog's ±2 s jitter off; tests only.
 	noJitter bool
 }

@@ -48,6 +48,7 @@ type draConn struct {
 	deadline int64       // when the FSM deadline expires, 0 when none
 	gen      uint32      // the FSM generation of that deadline
 
+	hold  peerHold // not routed to after a CEA and during the peer's REOPEN (peerreopen.go)
 	stats connStats
 	warns ratelog.Limiter // log records the peer's messages cause
 }
@@ -295,6 +296,7 @@ func (p *draConn) opened(c gnet.Conn, attempt uint64) bool {
 	p.dialCancel = nil
 	p.conn, p.closing = c, false
 	p.sent = sentReqs{} // nothing sent on an earlier transport is answered on this one
+	p.hold.reset()
 	p.frames.Reset()
 	p.dropBatch()
 	p.stats.connected(c.LocalAddr().String(), c.RemoteAddr().String())
@@ -313,6 +315,7 @@ func (p *draConn) closed(err error) {
 	}
 	p.conn = nil
 	p.closing = false
+	p.hold.reset()
 	p.frames.Reset()
 	p.e.wheel.Stop(&p.frag.timer)
 	p.dropBatch()

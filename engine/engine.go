@@ -43,6 +43,7 @@ type Engine struct {
 	dials   dialer
 	retries resendQueue
 	waiting alternateWait
+	parked  parkedReqs
 	reqs    requestPool
 
 	// Shared with callers, for Stats and LoopTime.
@@ -171,7 +172,7 @@ func (e *Engine) newConn(d *dra, k int) *draConn {
 		usableAt: -1,
 		frames:   link.Reassembler{Max: cfg.MaxMessageSize},
 	}
-	p.stats.p, p.frag.p = p, p
+	p.stats.p, p.frag.p, p.hold.p = p, p, p
 	p.tmpl = s13.NewECRTemplate(p.id.OriginHost, p.id.OriginRealm, cfg.DestinationRealm, cfg.DestinationHost, e.sessHi)
 	p.stats.setState(fsm.Disconnected)
 	return p

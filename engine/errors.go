@@ -54,6 +54,10 @@ var (
 	ErrUnknownAnswer = errors.New("engine: answer to no request of ours")
 )
 
+// errHeld is route's answer when the only connections that could take a request are held
+// (peerreopen.go): the request is parked, not failed. It never reaches a caller.
+var errHeld = errors.New("engine: every connection that could take the request is held")
+
 // Error is a request failure with its context. It wraps one of the sentinels (and, for
 // ErrMalformedAnswer, the decoding error as well).
 type Error struct {

@@ -71,9 +71,10 @@ func TestPriorityRouting(t *testing.T) {
 	cfg := testConfig()
 	cfg.DRAs = []DRA{{Name: "b", Address: b.Addr(), Priority: 5}, {Name: "a", Address: a.Addr(), Priority: 1}}
 	w := watchStates(&cfg)
+	holds := w.holds
 	e := startEngine(t, cfg)
 	ctx := ctxT(t, 5*time.Second)
-	w.awaitOpen(t, ctx, 2)
+	w.awaitOpen(t, ctx, 2) // and routed to: the settle after each CEA is over
 	for i := 0; i < 5; i++ {
 		ans, err := e.Check(ctx, testReq)
 		require.NoError(t, err)
@@ -96,6 +97,7 @@ func TestPriorityRouting(t *testing.T) {
 			break
 		}
 	}
+	awaitUnheld(t, holds, "a", 1, 5*time.Second)
 	ans, err = e.Check(ctx, testReq)
 	require.NoError(t, err)
 	assert.Equal(t, "dra-a.test.local", string(ans.OriginHost), "back to the preferred DRA")

@@ -111,6 +111,7 @@ func (r *fuzzRig) open(i int) {
 		r.t.Fatalf("connection %d wrote no CER first (%v)", i, err)
 	}
 	r.read(i, framing.AppendCEA(nil, h, framing.Success, draCaps(), ""))
+	endSettles(r.e)
 	if !r.e.Stats().Conns[i].Usable {
 		r.t.Fatalf("connection %d not usable after a CEA 2001", i)
 	}
@@ -320,6 +321,7 @@ func FuzzEngineCEA(f *testing.F) {
 			want = acceptableCEA(in)
 		}
 		r.read(0, in)
+		endSettles(r.e)
 		st := r.e.Stats().Conns[0]
 		if st.Usable != want {
 			t.Fatalf("usable %v after %x, want %v (state %s)", st.Usable, in, want, st.State)

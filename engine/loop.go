@@ -142,6 +142,10 @@ func (e *Engine) send(r *request, now int64, from *draConn) {
 		avoid = from.dra
 	}
 	p, err := e.route(from, avoid)
+	if err == errHeld {
+		e.park(r)
+		return
+	}
 	if err != nil {
 		if from != nil { // it was sent once: say what happened to it, and why it stays lost
 			e.complete(r, nil, e.reqErr(ErrConnectionLost, from, err))

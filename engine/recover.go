@@ -107,6 +107,7 @@ func (e *Engine) recoverLoop(dead *gnet.Client) {
 	}
 	e.retries = resendQueue{}
 	e.waiting = alternateWait{}
+	e.parked = parkedReqs{}
 	for _, r := range e.reqs.all {
 		if r.live {
 			p := r.peer
@@ -168,6 +169,7 @@ func (e *Engine) resetPeers() {
 		p.conn, p.closing, p.rearmed = nil, false, false
 		p.frames.Reset()
 		p.sent = sentReqs{} // their answers would come on sockets that are gone
+		p.hold.reset()
 		p.dropBatch()
 		p.stats.setState(fsm.Disconnected) // resume announces it
 	}

@@ -56,6 +56,7 @@ type request struct {
 	peer       *draConn // connection holding it in its slot table, nil when none
 	hbh        uint32   // its Hop-by-Hop id there
 	batch      uint32   // that connection's flushes when it was encoded: equal while it is unwritten
+	parked     int      // 1 + its index in Engine.parked while it waits for a held connection, else 0
 	timer      wheel.Timer
 
 	cb   func(s13.Answer, error) // asynchronous completion (Go), run on the loop
@@ -70,6 +71,9 @@ func (r *request) Expire(int64) {
 		e.waiting.remove(r)
 		e.complete(r, r.refusal, nil)
 		return
+	}
+	if r.parked != 0 {
+		e.unpark(r)
 	}
 	if p != nil {
 		p.slots.take(r.hbh, r.e2e)

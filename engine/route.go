@@ -15,6 +15,7 @@ type router struct {
 
 	// Shared with callers: written by the loop (setUsable).
 	usable  atomic.Int32 // usable connections
+	held    atomic.Int32 // connections held (peerreopen.go): requests are admitted for them, parked until they are routable
 	readyMu sync.Mutex
 	readyCh chan struct{} // closed while a connection is usable
 }
@@ -83,6 +84,7 @@ func (e *Engine) setUsable(p *draConn, on bool) {
 	g := p.dra.group
 	switch {
 	case on && p.closing: // on its way out: see closeConn
+	case on && p.hold.held(): // routed to when the hold ends (peerreopen.go)
 	case on && p.usableAt < 0:
 		p.usableAt = len(g.usable)
 		g.usable = append(g.usable, p)
@@ -90,6 +92,9 @@ func (e *Engine) setUsable(p *draConn, on bool) {
 			e.routes.setReady(true)
 		}
 		e.alternateUp(p)
+		if len(e.parked.q) > 0 {
+			e.routeParked()
+		}
 	case !on && p.usableAt >= 0:
 		last := g.usable[len(g.usable)-1]
 		g.usable[p.usableAt] = last
@@ -141,6 +146,9 @@ func (e *Engine) route(except *draConn, avoid *dra) (*draConn, error) {
 			return p, nil
 		}
 		return nil, ErrBusy
+	}
+	if e.routes.held.Load() > 0 {
+		return nil, errHeld
 	}
 	return nil, ErrNoConnection
 }

@@ -52,6 +52,7 @@ func (e *Engine) disconnectAll() {
 	e.post(func() {
 		e.life.stopping = true
 		e.refuseWaiting()
+		e.failParked(ErrClosed)
 		for _, p := range e.peers {
 			p.step(fsm.Event{Kind: fsm.EvStop}, nil)
 		}

@@ -27,6 +27,7 @@ type Counters struct {
 	SlowPeerCloses          uint64 // connections reset because the peer did not read: answering its requests would have gone past MaxOutboundBytes
 	CEARejects              uint64 // capabilities exchanges that failed
 	PeerReboots             uint64 // Origin-State-Id changes seen
+	PeerReopens             uint64 // connections the peer put in its REOPEN (a DWR right after the CEA): held until it was over
 	DWRSent, DWRReceived    uint64
 	DWAReceived             uint64
 	InFlight                int // requests waiting for an answer now
@@ -77,6 +78,7 @@ func (c *Counters) add(o *Counters) {
 	c.SlowPeerCloses += o.SlowPeerCloses
 	c.CEARejects += o.CEARejects
 	c.PeerReboots += o.PeerReboots
+	c.PeerReopens += o.PeerReopens
 	c.DWRSent += o.DWRSent
 	c.DWRReceived += o.DWRReceived
 	c.DWAReceived += o.DWAReceived
@@ -95,8 +97,15 @@ type ConnStats struct {
 	PeerOriginRealm string
 	State           string
 	StateSince      time.Time
-	Usable          bool
-	RTT             time.Duration // moving average of ECR round trips
+	Usable          bool // routed to: a usable state and not held
+	// Settling: just after its CEA (or the peer's REOPEN), the connection is held for a moment
+	// before it is routed to (peerSettle: OTP drops requests sent right after its CEA).
+	Settling bool
+	// PeerReopening: the peer put the connection in its REOPEN (RFC 3539: after an unclean
+	// close of ours, it sent a DWR right after the CEA) and drops our requests until it has had
+	// three DWAs; the connection is held until then.
+	PeerReopening bool
+	RTT           time.Duration // moving average of ECR round trips
 	// LastErr is the connection's last error as a value, for errors.Is and errors.As: most are an
 	// *Error wrapping a sentinel (ErrCEARejected, ErrProtocol, ErrSlowPeer, ErrUnknownAnswer,
 	// ErrLoopExited) and its cause; a failed dial or a closed socket gives the network's error.
@@ -188,6 +197,7 @@ const (
 	cSlowPeerCloses
 	cCEARejects
 	cPeerReboots
+	cPeerReopens
 	cDWRSent
 	cDWRReceived
 	cDWAReceived
@@ -205,6 +215,7 @@ type connStats struct {
 	pub   [numCounters]atomic.Uint64
 
 	state   atomic.Uint32
+	hold    atomic.Uint32 // a holdState
 	since   atomic.Int64
 	info    atomic.Pointer[connInfo]
 	lastErr atomic.Pointer[errInfo]
@@ -252,6 +263,8 @@ func (s *connStats) setState(st fsm.State) {
 	s.state.Store(uint32(st))
 	s.since.Store(timeNow().UnixNano())
 }
+
+func (s *connStats) setHold(h holdState) { s.hold.Store(uint32(h)) }
 
 func (s *connStats) setError(err error) {
 	s.lastErr.Store(&errInfo{err: err, msg: err.Error(), at: timeNow()})
@@ -327,6 +340,7 @@ func (s *connStats) counters() Counters {
 		SlowPeerCloses:   v(cSlowPeerCloses),
 		CEARejects:       v(cCEARejects),
 		PeerReboots:      v(cPeerReboots),
+		PeerReopens:      v(cPeerReopens),
 		DWRSent:          v(cDWRSent),
 		DWRReceived:      v(cDWRReceived),
 		DWAReceived:      v(cDWAReceived),
@@ -353,16 +367,19 @@ func (e *Engine) Stats() Snapshot {
 		ds := DRAStats{Name: d.name, Address: d.addr, Priority: d.cfg.Priority, Connections: len(d.peers)}
 		for _, p := range d.peers {
 			st := fsm.State(p.stats.state.Load())
+			hold := holdState(p.stats.hold.Load())
 			c := ConnStats{
-				DRA:        d.name,
-				Index:      p.index,
-				Address:    d.addr,
-				OriginHost: p.id.OriginHost,
-				State:      st.String(),
-				StateSince: time.Unix(0, p.stats.since.Load()),
-				Usable:     st.Usable(),
-				RTT:        time.Duration(p.stats.pub[cRTT].Load()),
-				Counters:   p.stats.counters(),
+				DRA:           d.name,
+				Index:         p.index,
+				Address:       d.addr,
+				OriginHost:    p.id.OriginHost,
+				State:         st.String(),
+				StateSince:    time.Unix(0, p.stats.since.Load()),
+				Usable:        st.Usable() && hold == holdNone,
+				Settling:      hold == holdSettle,
+				PeerReopening: hold == holdReopen,
+				RTT:           time.Duration(p.stats.pub[cRTT].Load()),
+				Counters:      p.stats.counters(),
 			}
 			if in := p.stats.info.Load(); in != nil {
 				c.LocalAddr, c.RemoteAddr, c.PeerOriginHost, c.PeerOriginRealm = in.local, in.remote, in.peerHost, in.peerRealm

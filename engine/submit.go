@@ -97,7 +97,8 @@ func (e *Engine) submit(s *submission) error {
 	var err error
 	switch e.life.state.Load() {
 	case lifeRunning:
-		switch u := int64(e.routes.usable.Load()); {
+		// A held connection is about to take traffic (peerreopen.go): its requests wait parked.
+		switch u := int64(e.routes.usable.Load() + e.routes.held.Load()); {
 		case u == 0:
 			err = ErrNoConnection
 		case n > u*int64(e.cfg.MaxInFlight), !e.inbox.TryPushFrom(s):

@@ -90,7 +90,7 @@ func (p *draConn) eca(msg []byte, h *framing.Header, now int64) {
 // capabilitiesAnswer handles a CEA: ours when it answers our CER.
 func (p *draConn) capabilitiesAnswer(msg []byte, h *framing.Header, now int64) {
 	if p.sent.cer.answeredBy(h) {
-		p.cea(msg)
+		p.cea(msg, now)
 	} else {
 		p.unknownBase(h, now)
 	}
@@ -120,6 +120,9 @@ func (p *draConn) watchdog(msg []byte, h *framing.Header, now int64) {
 	}
 	ev.OriginStateID, ev.HasOriginStateID = b.OriginStateID, b.HasOriginStateID
 	p.step(ev, h)
+	if ev.Kind == fsm.EvDWR {
+		p.hold.dwr(now)
+	}
 }
 
 // disconnectPeer handles a DPR or a DPA (RFC 6733 §5.4).
@@ -168,6 +171,7 @@ func (p *draConn) answer(msg []byte, h *framing.Header, now int64) {
 		return
 	}
 	r.peer = nil
+	p.hold.answered()
 	p.stats.inFlight(-1)
 	p.stats.rtt(now - r.sentAt)
 	a := &p.e.answer // one decoded answer at a time: the loop's scratch
@@ -186,7 +190,7 @@ func (p *draConn) answer(msg []byte, h *framing.Header, now int64) {
 
 // cea handles the Capabilities-Exchange-Answer: 2001, no E bit, S13 or Relay advertised, and the
 // expected Origin-Host when one is configured (freeDiameter p_ce.c rejects a mismatch too).
-func (p *draConn) cea(msg []byte) {
+func (p *draConn) cea(msg []byte, now int64) {
 	a, err := framing.ParseCEA(msg)
 	if err == nil {
 		switch {
@@ -209,6 +213,7 @@ func (p *draConn) cea(msg []byte) {
 		return
 	}
 	p.stats.setPeer(a.OriginHost, a.OriginRealm)
+	p.hold.begin(now) // before the step can mark it usable
 	p.step(fsm.Event{Kind: fsm.EvCEAOK, OriginStateID: a.OriginStateID, HasOriginStateID: a.HasOriginStateID}, nil)
 }
 

@@ -38,6 +38,7 @@ type connReport struct {
 	Timeouts       uint64 `json:"timeouts"`
 	Failovers      uint64 `json:"failovers"`
 	Reconnects     uint64 `json:"reconnects"`
+	PeerReopens    uint64 `json:"peer_reopens"` // times the peer put the connection in its REOPEN (engine.Counters.PeerReopens)
 	LastError      string `json:"last_error"`
 }
 
@@ -85,6 +86,7 @@ func (c engineClient) Connections() []connReport {
 			Timeouts:       cs.Timeouts,
 			Failovers:      cs.Failovers,
 			Reconnects:     cs.Reconnects,
+			PeerReopens:    cs.PeerReopens,
 			LastError:      cs.LastError,
 		})
 	}
@@ -142,7 +144,16 @@ func startEngine(ctx context.Context, cc clientConfig) (loadClient, error) {
 	if err != nil {
 		return nil, usagef("%s", firstLine(err))
 	}
-	if err := e.Start(startCtx); err != nil {
+	err = e.Start(startCtx)
+	if err != nil && ctx.Err() == nil && peerReopening(e) {
+		// The peer keeps our identity in its REOPEN (an earlier run ended without DPR): it takes
+		// requests once it has had three DWAs, which at OTP's pace is two of its Tw. The engine
+		// holds the connection until then (its peerReopenLimit is three of our Tw).
+		rctx, rcancel := context.WithTimeout(ctx, 3*cfg.DWRInterval+time.Second)
+		err = e.WaitReady(rctx)
+		rcancel()
+	}
+	if err != nil {
 		c := engineClient{e}
 		msg := unreachableText(c.Connections(), ctx.Err() != nil)
 		closeCtx, cancelClose := context.WithTimeout(context.Background(), time.Second)
@@ -154,6 +165,16 @@ func startEngine(ctx context.Context, cc clientConfig) (loadClient, error) {
 		return nil, fmt.Errorf("%w: %s", errUnreachable, msg)
 	}
 	return engineClient{e}, nil
+}
+
+// peerReopening reports whether a connection of e is held in the peer's REOPEN.
+func peerReopening(e *engine.Engine) bool {
+	for _, c := range e.Stats().Conns {
+		if c.PeerReopening {
+			return true
+		}
+	}
+	return false
 }
 
 // unreachableText names each peer that has no usable connection and why, on one line.

@@ -41,7 +41,7 @@ func TestJSONReportSchema(t *testing.T) {
 	conns := m["connections"].([]any)
 	require.Len(t, conns, 1)
 	for _, k := range []string{"peer", "origin_host", "peer_origin_host", "state", "sent", "received", "timeouts",
-		"failovers", "reconnects", "last_error"} {
+		"failovers", "reconnects", "peer_reopens", "last_error"} {
 		assert.Contains(t, conns[0].(map[string]any), k)
 	}
 

@@ -39,6 +39,13 @@ type Config struct {
 	OriginStateID uint32
 	// Handler decides each ECR's reply; nil answers 2001 WHITELISTED at once.
 	Handler func(c *Conn, req *s13.ECR) Reply
+	// Reopen starts every connection in the peer's RFC 3539 REOPEN, as freeDiameter and OTP do
+	// after an unclean close of the client (../shared/peers/README.md): a DWR ReopenDelay after
+	// the CEA (at once when zero), the next one ReopenInterval after each DWA (at once when zero,
+	// as freeDiameter; OTP waits a Tw), and every ECR dropped unanswered until the third DWA.
+	Reopen         bool
+	ReopenDelay    time.Duration
+	ReopenInterval time.Duration
 }
 
 // EventKind names what the peer saw.
@@ -87,6 +94,8 @@ type Peer struct {
 	silent     atomic.Bool // answer nothing at all
 	ignoreDWR  atomic.Bool // answer everything but DWRs
 	ECRs, DWRs atomic.Int64
+	// ReopenDrops counts the ECRs dropped because they came during a REOPEN (Config.Reopen).
+	ReopenDrops atomic.Int64
 }
 
 // StartT is Start for a test: it fails t at once when the peer cannot listen, and stops the peer
@@ -241,6 +250,7 @@ type Conn struct {
 	done   chan struct{} // closed by Close
 	noRead atomic.Bool
 	Origin atomic.Pointer[string] // the client's Origin-Host from its CER
+	dwas   atomic.Int32           // DWAs received: a REOPEN ends at the third
 }
 
 func (c *Conn) id() *framing.Identity {
@@ -261,6 +271,19 @@ func (c *Conn) SendDWR() error {
 	id := c.hbh.Next()
 	c.wmu.Unlock()
 	return c.Write(framing.AppendDWR(nil, id, id, c.id()))
+}
+
+// reopenDWR sends one of a REOPEN's DWRs after d.
+func (c *Conn) reopenDWR(d time.Duration) {
+	if d <= 0 {
+		_ = c.SendDWR()
+		return
+	}
+	time.AfterFunc(d, func() {
+		if !c.closed.Load() {
+			_ = c.SendDWR()
+		}
+	})
 }
 
 // SendDPR sends a Disconnect-Peer-Request.
@@ -372,6 +395,9 @@ func (c *Conn) handle(msg []byte) bool {
 		if err := c.Write(framing.AppendCEA(nil, h, p.cfg.CEAResult, &caps, "")); err != nil {
 			return false
 		}
+		if p.cfg.Reopen && p.cfg.CEAResult == framing.Success {
+			c.reopenDWR(p.cfg.ReopenDelay)
+		}
 		return p.cfg.CEAResult == framing.Success
 	case h.Code == framing.CmdDeviceWatchdog && h.IsRequest():
 		ev.Kind = GotDWR
@@ -383,6 +409,9 @@ func (c *Conn) handle(msg []byte) bool {
 		return c.Write(framing.AppendDWA(nil, h, framing.Success, c.id())) == nil
 	case h.Code == framing.CmdDeviceWatchdog:
 		ev.Kind = GotDWA
+		if n := c.dwas.Add(1); p.cfg.Reopen && n < 3 {
+			c.reopenDWR(p.cfg.ReopenInterval)
+		}
 		p.emit(ev)
 	case h.Code == framing.CmdDisconnectPeer && h.IsRequest():
 		ev.Kind = GotDPR
@@ -402,6 +431,10 @@ func (c *Conn) handle(msg []byte) bool {
 		p.ECRs.Add(1)
 		p.emit(ev)
 		if silent {
+			return true
+		}
+		if p.cfg.Reopen && c.dwas.Load() < 3 {
+			p.ReopenDrops.Add(1)
 			return true
 		}
 		return c.ecr(msg)
