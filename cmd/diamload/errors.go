@@ -24,6 +24,8 @@ var (
 	// errInterrupted: the run was stopped by a signal (or its context) before its end; the
 	// report is still printed and the exit code is 0 unless a check fails.
 	errInterrupted = errors.New("interrupted")
+	// errSoakSetup: a soak's faults could not be set up around its responders.
+	errSoakSetup = errors.New("soak setup")
 )
 
 // usageError builds an error matching errUsage whose text is only the message.
