@@ -26,6 +26,8 @@ var (
 	errInterrupted = errors.New("interrupted")
 	// errPrecisePacer: the precise pacer's thread could not be set up; the pacer uses Go timers.
 	errPrecisePacer = errors.New("precise pacer unavailable")
+	// errSoakSetup: a soak's faults could not be set up around its responders.
+	errSoakSetup = errors.New("soak setup")
 )
 
 // usageError builds an error matching errUsage whose text is only the message.

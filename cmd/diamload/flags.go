@@ -63,7 +63,8 @@ type runOpts struct {
 	pacer           string        // open loop: pacerPrecise or pacerCoarse
 	sample          time.Duration // --sample: the sampling period; 0 = no samples
 	sampleSet       bool
-	sampleHook      func() // run before each sample; nil but in tests
+	sampleHook      func()    // run before each sample; nil but in tests
+	soak            *soakOpts // diamload soak; nil for run and selftest
 
 	selftest bool
 	imeiSet  bool
@@ -206,8 +207,13 @@ func parseRunFlags(name string, args []string, selftest bool) (*runOpts, error) 
 	o := &runOpts{selftest: selftest}
 	fs := newFlagSet(name)
 	runFlags(fs, o, selftest)
+	return o, parseRunArgs(fs, o, name, args)
+}
+
+// parseRunArgs parses args into o (whose flags fs holds) and checks them.
+func parseRunArgs(fs *flag.FlagSet, o *runOpts, name string, args []string) error {
 	if err := parseFlags(fs, name, args); err != nil {
-		return nil, err
+		return err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -216,17 +222,30 @@ func parseRunFlags(name string, args []string, selftest bool) (*runOpts, error) 
 	if len(o.peers) > 0 {
 		for _, f := range []string{"rules", "delay", "serve-origin-host"} {
 			if set[f] {
-				return nil, usagef("diamload %s: --%s configures the embedded EIR, which --dra replaces", name, f)
+				return usagef("diamload %s: --%s configures the embedded EIR, which --dra replaces", name, f)
 			}
 		}
 	}
-	if selftest && !set["duration"] && !set["d"] && !set["requests"] && !set["n"] {
+	if o.selftest && o.soak == nil && !set["duration"] && !set["d"] && !set["requests"] && !set["n"] {
 		o.duration = selftestDuration
 	}
 	if o.duration > 0 && !set["requests"] && !set["n"] {
 		o.requests = 0 // the duration alone ends the run
 	}
-	return o, o.check(name)
+	if o.soak != nil {
+		o.sampleSet = true // its default is checked too
+		if set["requests"] || set["n"] {
+			return &flagError{Cmd: name, Flag: "requests", Value: strconv.FormatInt(o.requests, 10),
+				Want: "none: a soak's timeline is over --duration"}
+		}
+	}
+	if err := o.check(name); err != nil {
+		return err
+	}
+	if o.soak != nil {
+		return o.checkSoak(name)
+	}
+	return nil
 }
 
 // parseFlags parses args and turns a flag error into one usage line.

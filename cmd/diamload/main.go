@@ -6,6 +6,7 @@
 //	diamload run      [flags]  load S13 peers with ECRs and report
 //	diamload serve    [flags]  answer as an S13 EIR
 //	diamload selftest [flags]  run against an embedded EIR on loopback and check every answer
+//	diamload soak     [flags]  run for long through a fault timeline, check exactly-once and trends
 //
 // Exit codes: 0 ok, 1 runtime failure, 2 usage error, 99 a check failed.
 package main
@@ -44,11 +45,14 @@ usage: diamload <command> [flags]
   diamload serve    [flags]  answer as an S13 EIR (test peer and load target)
   diamload selftest [flags]  run against an embedded serve on loopback;
                              diamload with no arguments does this for a few seconds
+  diamload soak     [flags]  run against two embedded EIRs through a fault timeline, sampling
+                             resources; fail on a request not completed exactly once, a wrong
+                             answer or a resource that keeps growing
 
   diamload <command> -h      the flags of a command (-x and --x both work)
 
 exit codes: 0 ok, 1 runtime failure, 2 usage error, 99 a check failed
-            (--max-error-ratio, or a selftest check)
+            (--max-error-ratio, or a selftest or soak check)
 `
 
 // run is main without the process: tests call it with their own context and writers.
@@ -59,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var err error
 	switch cmd {
-	case "run", "selftest":
+	case "run", "selftest", "soak":
 		err = runCommand(ctx, cmd, args, stdout, stderr)
 	case "serve":
 		err = serve(ctx, args, stdout, stderr)
@@ -67,7 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, usageText)
 		return exitOK
 	default:
-		err = usagef("diamload: unknown command %q (want run, serve or selftest; see diamload -h)", cmd)
+		err = usagef("diamload: unknown command %q (want run, serve, selftest or soak; see diamload -h)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		commandUsage(stdout, cmd)
@@ -94,6 +98,13 @@ func commandUsage(w io.Writer, cmd string) {
 		fmt.Fprint(w, "usage: diamload serve [flags]\n\nAnswer ECRs as an S13 EIR until SIGINT/SIGTERM, then DPR the clients and print statistics.\n\n")
 		var o serveOpts
 		serveFlags(fs, &o)
+	case "soak":
+		fmt.Fprintf(w, "usage: diamload soak [flags]\n\nRun open loop against two embedded EIRs (the selftest's rules), one connection each, for\n--duration, with the faults of --faults at 20 %% (latency spike), 40 %% (blackhole of one\nconnection for 2·Tw), 60 %% (RST of every connection) and 80 %% (restart of a responder),\nsampling every --sample. Fails when a request is not completed exactly once, an answer differs\nfrom the policy, a fault fails, or RSS, the live heap, goroutines or fds keep growing.\n\n")
+		var err error
+		if fs, _, err = soakFlagSet(); err != nil {
+			fmt.Fprintln(w, err)
+			return
+		}
 	default:
 		if cmd == "selftest" {
 			fmt.Fprintf(w, "usage: diamload selftest [flags]\n\nRun against an embedded EIR on 127.0.0.1 (default %v) with built-in rules that exercise\nevery outcome, and check every answer against them.\n\n", selftestDuration)
@@ -108,9 +119,15 @@ func commandUsage(w io.Writer, cmd string) {
 	fmt.Fprint(w, "\nexit codes: 0 ok, 1 runtime failure, 2 usage error, 99 a check failed\n")
 }
 
-// runCommand is run and selftest: parse, load, report, check.
+// runCommand is run, selftest and soak: parse, load, report, check.
 func runCommand(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
-	o, err := parseRunFlags(name, args, name == "selftest")
+	var o *runOpts
+	var err error
+	if name == "soak" {
+		o, err = parseSoakFlags(args)
+	} else {
+		o, err = parseRunFlags(name, args, name == "selftest")
+	}
 	if err != nil {
 		return err
 	}
@@ -119,8 +136,11 @@ func runCommand(ctx context.Context, name string, args []string, stdout, stderr 
 		return err
 	}
 	rp := buildReport(name, res, rec)
-	if name == "selftest" {
+	switch name {
+	case "selftest":
 		addSelftestChecks(rp)
+	case "soak":
+		addSoakChecks(rp, res)
 	}
 	human := stdout
 	switch o.jsonOut {

@@ -99,7 +99,9 @@ func (r *runner) submit(c *call, intended int64, epoch uint32) {
 	c.sent = r.clock()
 	r.outstanding.Add(1)
 	r.rec.attempt(epoch)
+	c.out = true
 	if err := r.cl.Go(c); err != nil {
+		c.out = false
 		r.rec.refused(epoch, classify(err))
 		r.outstanding.Add(-1)
 		r.free <- c

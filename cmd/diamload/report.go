@@ -44,7 +44,8 @@ type report struct {
 	ExperimentalResultCodes map[string]uint64 `json:"experimental_result_codes"`
 	EquipmentStatus         equipmentCounts   `json:"equipment_status"`
 	InFlightAtEnd           int64             `json:"in_flight_at_end"`
-	InvariantOK             bool              `json:"invariant_ok"` // requests == answers + errors
+	InvariantOK             bool              `json:"invariant_ok"`          // requests == answers + errors, none in flight, none completed twice
+	DuplicateCompletions    uint64            `json:"duplicate_completions"` // a request's second completion: a broken exactly-once
 
 	DurationS       float64 `json:"duration_s"`        // measured window: first send to last completion
 	DurationAttackS float64 `json:"duration_attack_s"` // measured window: first to last send
@@ -73,11 +74,13 @@ type report struct {
 	ExpectationMismatches uint64 `json:"expectation_mismatches"`
 	FirstMismatch         string `json:"first_mismatch,omitempty"`
 
-	Connections []connReport     `json:"connections"`
-	Responder   *responderReport `json:"responder,omitempty"`
-	CloseError  string           `json:"close_error,omitempty"`
-	Checks      []check          `json:"checks"`
-	Passed      bool             `json:"passed"`
+	Connections []connReport       `json:"connections"`
+	Responder   *responderReport   `json:"responder,omitempty"`  // the (first) embedded EIR
+	Responders  []*responderReport `json:"responders,omitempty"` // each of them, when more than one (soak)
+	Soak        *soakReport        `json:"soak,omitempty"`
+	CloseError  string             `json:"close_error,omitempty"`
+	Checks      []check            `json:"checks"`
+	Passed      bool               `json:"passed"`
 }
 
 type errorCounts struct {
@@ -139,7 +142,7 @@ func buildReport(command string, res *result, rec *recorder) *report {
 	c, lat, svc, lag := rec.final()
 	rp := &report{Tool: "diamload", Command: command}
 	rp.setRun(res)
-	rp.setOutcomes(&c)
+	rp.setOutcomes(&c, res.duplicates)
 	rp.setTiming(res, &c)
 	rp.setLatency(&c, lat, svc, lag, res.unmatchedAnswers)
 	rp.setCost(res, &c)
@@ -178,7 +181,7 @@ func (rp *report) setRun(res *result) {
 
 // setOutcomes fills the books: requests, answers by result, errors by kind, and whether they
 // balance.
-func (rp *report) setOutcomes(c *counts) {
+func (rp *report) setOutcomes(c *counts, duplicates uint64) {
 	rp.Requests = c.requests
 	rp.Answers = c.answers
 	rp.Errors = errorCountsOf(&c.errs)
@@ -191,7 +194,8 @@ func (rp *report) setOutcomes(c *counts) {
 		Other:       c.equipOther,
 	}
 	rp.InFlightAtEnd = c.inFlight
-	rp.InvariantOK = c.requests == c.answers+rp.Errors.total() && c.inFlight == 0
+	rp.DuplicateCompletions = duplicates
+	rp.InvariantOK = c.requests == c.answers+rp.Errors.total() && c.inFlight == 0 && duplicates == 0
 }
 
 // setTiming fills the measured window and the throughput over it.
@@ -246,16 +250,22 @@ func (rp *report) setPeers(res *result) {
 	if res.closeErr != nil {
 		rp.CloseError = res.closeErr.Error()
 	}
-	if e := res.embedded; e != nil {
-		rp.Responder = e.report()
+	for _, e := range res.embedded {
+		rp.Responders = append(rp.Responders, e.report())
+	}
+	if len(rp.Responders) > 0 {
+		rp.Responder = rp.Responders[0]
+	}
+	if len(rp.Responders) < 2 {
+		rp.Responders = nil
 	}
 }
 
 // addRunChecks adds the pass conditions of every run: the books balance, and the error ratio
 // is within --max-error-ratio when one is given.
 func (rp *report) addRunChecks(o *runOpts, c *counts) {
-	rp.addCheck("invariant", rp.InvariantOK, fmt.Sprintf("requests %d = answers %d + errors %d, %d in flight at the end",
-		c.requests, c.answers, rp.Errors.total(), c.inFlight))
+	rp.addCheck("invariant", rp.InvariantOK, fmt.Sprintf("requests %d = answers %d + errors %d, %d in flight at the end, %d completed twice",
+		c.requests, c.answers, rp.Errors.total(), c.inFlight, rp.DuplicateCompletions))
 	if o.maxErrorRatio >= 0 {
 		ratio := 0.0
 		if c.requests > 0 {
@@ -427,7 +437,11 @@ func (rp *report) writePeers(w io.Writer) {
 	if rp.CloseError != "" {
 		fmt.Fprintf(w, "close: %s\n", rp.CloseError)
 	}
-	if r := rp.Responder; r != nil {
+	rs := rp.Responders
+	if rs == nil && rp.Responder != nil {
+		rs = []*responderReport{rp.Responder}
+	}
+	for _, r := range rs {
 		s := r.Stats
 		fmt.Fprintf(w, "\nembedded EIR %s (rules: %s): answered %d (whitelisted %d, blacklisted %d, greylisted %d, unknown %d, result %d, experimental %d, request errors %d), dropped %d\n",
 			r.Addr, r.Rules, s.Answered(), s.Whitelisted, s.Blacklisted, s.Greylisted, s.Unknown, s.Result, s.Experimental, s.RequestErrors, s.Dropped)

@@ -153,7 +153,7 @@ func embeddedReport(t *testing.T) *report {
 		timeout: 5 * time.Second, maxErrorRatio: -1, client: "engine", selftest: true}
 	rec := newRecorder(60*time.Second, false)
 	completions(rec, 0)
-	res := &result{opts: o, client: "engine", peers: []string{target.Addr()}, embedded: target, seed: 3,
+	res := &result{opts: o, client: "engine", peers: []string{target.Addr()}, embedded: []*responder{target}, seed: 3,
 		duration: 3 * time.Second, attack: 3 * time.Second, cpu: time.Millisecond, rssKiB: 12000, procs: 2}
 	rp := buildReport("selftest", res, rec)
 	addSelftestChecks(rp)

@@ -19,13 +19,21 @@ type call struct {
 	intended int64    // runner clock: when it should have been sent (open loop) or was sent
 	sent     int64    // runner clock: when it was handed to the client
 	epoch    uint32
-	peer     int // baseline client: which peer took it
+	peer     int  // baseline client: which peer took it
+	out      bool // with the client: set before Go, cleared by the completion (or a refusal)
 }
 
 // done is the completion callback. On the engine it runs on the event loop: it records, then
 // (closed loop) submits the next request from the same slot, or (open loop) frees the slot.
 func (c *call) done(a s13.Answer, err error) {
 	r := c.r
+	if !c.out {
+		// A second completion of the request: counted (it fails the invariant) and otherwise
+		// ignored, for the slot belongs to the next request or to nobody.
+		r.duplicates.Add(1)
+		return
+	}
+	c.out = false
 	now := r.completedAt()
 	ap := &a
 	if err != nil {
@@ -89,7 +97,8 @@ type runner struct {
 	endAt     atomic.Int64 // open loop with --duration: the schedule ends here
 	stoppedAt atomic.Int64
 
-	observer completionObserver // the baseline client's per-peer counts; nil for the engine
+	observer   completionObserver // the baseline client's per-peer counts; nil for the engine
+	duplicates atomic.Uint64      // completions of a request already completed
 
 	lastSample atomic.Pointer[sample] // --sample: the newest, for the live line; nil before the first
 }
@@ -153,9 +162,11 @@ func (r *runner) launch(c *call) {
 func (r *runner) send(c *call, epoch uint32, now int64) {
 	c.epoch, c.intended, c.sent = epoch, now, now
 	c.expect = r.pay.fill(&c.req, r.seq.Add(1)-1)
+	c.out = true
 	if err := r.cl.Go(c); err != nil {
 		// Refused at once (busy, no connection, closed): counted, and the lane waits a little
 		// instead of spinning on the loop.
+		c.out = false
 		r.rec.refused(epoch, classify(err))
 		r.parked <- c // capacity = lanes: never blocks
 	}
@@ -232,6 +243,7 @@ func newRunner(o *runOpts, cl loadClient, pay *payload) (*runner, []call) {
 	}
 	r.observer, _ = cl.(completionObserver)
 	r.rec = newRecorder(max(60*time.Second, 2*o.timeout), r.open)
+	r.rec.verdictsOnly = o.soak != nil
 	if o.warmup > 0 {
 		r.measureEpoch = 1
 	}

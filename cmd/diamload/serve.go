@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
@@ -25,7 +26,9 @@ type eirOpts struct {
 
 // responder is a running EIR.
 type responder struct {
-	impl      *responderImpl
+	mu        sync.Mutex     // impl, which restart replaces
+	impl      *responderImpl // the server answering now
+	opts      eirOpts        // its options, the listen address bound
 	handler   *eir.Handler
 	policy    *eir.Policy
 	addr      string
@@ -71,16 +74,51 @@ func startEIR(ctx context.Context, o eirOpts) (*responder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("EIR on %s: %w", o.listen, err)
 	}
-	return &responder{impl: impl, handler: handler, policy: pol, addr: addr, rulesName: name, delay: o.delay}, nil
+	o.listen = addr // a restart binds the same port
+	return &responder{impl: impl, opts: o, handler: handler, policy: pol, addr: addr, rulesName: name, delay: o.delay}, nil
 }
 
 func (r *responder) Addr() string { return r.addr }
 
+func (r *responder) server() *responderImpl {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.impl
+}
+
 // Close sends DPR to the connected clients (the server's Close) and stops.
-func (r *responder) Close(ctx context.Context) error { return r.impl.close(ctx) }
+func (r *responder) Close(ctx context.Context) error { return r.server().close(ctx) }
+
+// restartTimeout bounds each half of a restart: the DPR/DPA round and the new listener.
+const restartTimeout = 5 * time.Second
+
+// restart stops the server (DPR to its clients, their DPAs awaited) and starts a new one on the
+// same address with the same handler, whose counts go on. It is the soak's responder restart;
+// the clients reconnect with their backoff.
+func (r *responder) restart() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cctx, cancel := context.WithTimeout(context.Background(), restartTimeout)
+	err := r.impl.close(cctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("restart: close: %w", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), restartTimeout)
+	defer cancel()
+	impl, _, err := startServer(sctx, r.opts, r.handler)
+	if err != nil {
+		return fmt.Errorf("restart on %s: %w", r.addr, err)
+	}
+	r.impl = impl
+	return nil
+}
+
+// reset aborts every client connection with an RST (server.Reset).
+func (r *responder) reset() { r.server().srv.Reset() }
 
 func (r *responder) report() *responderReport {
-	rr := &responderReport{Addr: r.addr, Rules: r.rulesName, Stats: r.handler.Stats(), Server: r.impl.stats()}
+	rr := &responderReport{Addr: r.addr, Rules: r.rulesName, Stats: r.handler.Stats(), Server: r.server().stats()}
 	if r.delay.max > 0 {
 		rr.Delay = r.delay.String()
 	}

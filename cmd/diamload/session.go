@@ -16,7 +16,7 @@ type result struct {
 	opts             *runOpts
 	client           string
 	peers            []string
-	embedded         *responder
+	embedded         []*responder // nil against --dra peers; two for a soak
 	seed             uint64
 	duration         time.Duration // measured window: start to last completion
 	attack           time.Duration // measured window: start to the last submission
@@ -32,7 +32,9 @@ type result struct {
 	procs            int    // GOMAXPROCS during the run
 	pacer            string // open loop: the pacer's sleeper
 	pacerWakes       int64
-	samples          []sample // --sample
+	samples          []sample     // --sample
+	faults           []faultEvent // soak: the timeline as it went
+	duplicates       uint64       // second completions of a request
 }
 
 // session is one load run, in phases that run in order: start the target, build the payload,
@@ -53,6 +55,8 @@ type session struct {
 	slots   []call
 	prog    *progressPrinter // nil with --quiet
 	sampler *sampler         // nil without --sample
+	faults  faults           // soak; nil otherwise
+	tl      *timelineRun     // soak: the fault timeline, from the window's start
 	runCtx  context.Context  // ends the pacer and the reviver
 	cancel  context.CancelFunc
 
@@ -101,30 +105,52 @@ func (s *session) startTarget() error {
 	}
 	res.peers = []string(o.peers)
 	if len(res.peers) == 0 {
-		target, err := startEIR(s.ctx, eirOpts{
-			listen:      "127.0.0.1:0",
-			originHost:  o.serveOriginHost,
-			originRealm: o.destRealm,
-			rules:       o.rules,
-			rulesText:   o.rulesText(),
-			delay:       o.delay,
-			watchdog:    o.watchdog,
-			seed:        res.seed,
-		})
-		if err != nil {
+		n := 1
+		if o.soak != nil {
+			n = soakResponders
+		}
+		for range n {
+			target, err := startEIR(s.ctx, eirOpts{
+				listen:      "127.0.0.1:0",
+				originHost:  o.serveOriginHost,
+				originRealm: o.destRealm,
+				rules:       o.rules,
+				rulesText:   o.rulesText(),
+				delay:       o.delay,
+				watchdog:    o.watchdog,
+				seed:        res.seed,
+			})
+			if err != nil {
+				return err
+			}
+			s.undo = append(s.undo, func() {
+				cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = target.Close(cctx)
+			})
+			res.peers = append(res.peers, target.Addr())
+			res.embedded = append(res.embedded, target)
+		}
+		s.policy = res.embedded[0].policy
+	}
+	if o.soak != nil {
+		if err := s.startFaults(); err != nil {
 			return err
 		}
-		s.undo = append(s.undo, func() {
-			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = target.Close(cctx)
-		})
-		res.peers = []string{target.Addr()}
-		s.policy = target.policy
-		res.embedded = target
 	}
 	res.procs = procsFor(o, res.embedded != nil)
 	s.undo = append(s.undo, setProcs(res.procs))
+	return nil
+}
+
+// startFaults puts the soak's faults around its responders; the client dials what they say.
+func (s *session) startFaults() error {
+	f, dial, err := newFaults(s.res.embedded)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errSoakSetup, err)
+	}
+	s.undo = append(s.undo, func() { _ = f.Close() })
+	s.faults, s.res.peers = f, dial
 	return nil
 }
 
@@ -208,6 +234,9 @@ func (s *session) beginMeasure() {
 	if o.sample > 0 {
 		s.sampler = startSampler(r, o.sample, o.duration, o.sampleHook)
 	}
+	if s.faults != nil {
+		s.tl = startTimeline(s.runCtx, r, o, s.faults)
+	}
 	switch {
 	case o.duration == 0:
 	case r.open:
@@ -282,6 +311,9 @@ func (s *session) measure() {
 // ends the measured window and takes its CPU, allocations and the client's counters.
 func (s *session) drain() {
 	r, res := s.r, s.res
+	if s.tl != nil {
+		res.faults = s.tl.stop() // a fault under way is lifted: the answers in flight can come back
+	}
 	drain := time.NewTimer(s.o.timeout + time.Second)
 	select {
 	case <-r.done:
@@ -318,9 +350,19 @@ func (s *session) close() {
 	res.conns = s.cl.Connections()
 	res.unmatchedAnswers = s.cl.UnmatchedAnswers()
 	s.cancel()
-	<-r.done                                              // every slot completed: Close guarantees it
-	res.pacer, res.pacerWakes = r.pacerUsed, r.pacerWakes // the pacer is done
+	// Every slot has completed once Close returns (the engine guarantees it); one that has not
+	// is a request never completed, left in flight in the books (the invariant check).
+	bound := time.NewTimer(s.o.timeout + 5*time.Second)
+	select {
+	case <-r.done:
+	case <-bound.C:
+	}
+	bound.Stop()
+	if r.pacerDone.Load() { // the pacer is done: its books are this goroutine's to read
+		res.pacer, res.pacerWakes = r.pacerUsed, r.pacerWakes
+	}
 
+	res.duplicates = r.duplicates.Load()
 	res.duration = time.Duration(s.end - r.startedAt)
 	if stopped := r.stoppedAt.Load(); stopped > 0 {
 		res.attack = time.Duration(min(stopped, s.end) - r.startedAt)
