@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/hsdfat8/diam-gw/internal/faultproxy"
 )
 
 // The soak's faults and their timeline. The soak drives the faults through the faults interface
-// only, so what injects them is one seam: responderFaults does what the embedded responders can
-// do themselves (RST every connection, restart); a fault proxy in front of each responder
-// (internal/faultproxy) adds the latency spike and the blackhole, and is wired in by replacing
-// newFaults.
+// only; proxyFaults puts an internal/faultproxy in front of each responder (the client dials the
+// proxies), which injects the latency spike, the blackhole and the RST, and restarts a
+// responder itself.
 
 // faults are what a soak's timeline does to its traffic. Each method returns once its fault has
 // been applied and, for one that lasts, lifted again (or ctx has ended, which lifts it);
@@ -35,37 +36,78 @@ type faults interface {
 var errFaultUnavailable = errors.New("fault not available in this setup")
 
 // newFaults builds a soak's faults around its responders and returns the addresses the client
-// dials: the responders' own here; a fault proxy's listeners once it is wired in.
+// dials: one fault proxy per responder.
 var newFaults = func(rs []*responder) (faults, []string, error) {
+	f := &proxyFaults{rs: rs}
 	addrs := make([]string, len(rs))
 	for i, r := range rs {
-		addrs[i] = r.Addr()
+		p, err := faultproxy.Start(r.Addr())
+		if err != nil {
+			_ = f.Close()
+			return nil, nil, err
+		}
+		f.proxies = append(f.proxies, p)
+		addrs[i] = p.Addr()
 	}
-	return &responderFaults{rs: rs}, addrs, nil
+	return f, addrs, nil
 }
 
-// responderFaults injects what the responders can do themselves: RST through server.Reset, and a
-// restart of the first responder.
-type responderFaults struct{ rs []*responder }
-
-func (f *responderFaults) LatencySpike(context.Context, time.Duration, time.Duration) error {
-	return fmt.Errorf("latency spike: %w (it needs the fault proxy)", errFaultUnavailable)
+// proxyFaults injects through the proxies, and restarts the first responder behind its proxy
+// (the proxy dials it afresh for each new connection).
+type proxyFaults struct {
+	rs      []*responder
+	proxies []*faultproxy.Proxy
 }
 
-func (f *responderFaults) Blackhole(context.Context, int, time.Duration) error {
-	return fmt.Errorf("blackhole: %w (it needs the fault proxy)", errFaultUnavailable)
-}
-
-func (f *responderFaults) ResetAll(context.Context) error {
-	for _, r := range f.rs {
-		r.reset()
+// hold applies on to ps, waits d or the end of ctx, and applies off.
+func hold(ctx context.Context, ps []*faultproxy.Proxy, on, off faultproxy.Fault, d time.Duration) error {
+	for _, p := range ps {
+		if err := p.Apply(on); err != nil {
+			return err
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	for _, p := range ps {
+		if err := p.Apply(off); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func (f *responderFaults) RestartResponder(context.Context) error { return f.rs[0].restart() }
+func (f *proxyFaults) LatencySpike(ctx context.Context, add, d time.Duration) error {
+	return hold(ctx, f.proxies, faultproxy.Latency(faultproxy.Both, add, 0), faultproxy.Latency(faultproxy.Both, 0, 0), d)
+}
 
-func (f *responderFaults) Close() error { return nil }
+func (f *proxyFaults) Blackhole(ctx context.Context, conn int, d time.Duration) error {
+	if conn < 0 || conn >= len(f.proxies) {
+		return fmt.Errorf("blackhole of connection %d: %w (%d connections)", conn, errFaultUnavailable, len(f.proxies))
+	}
+	return hold(ctx, f.proxies[conn:conn+1], faultproxy.Blackhole(faultproxy.Both, true), faultproxy.Blackhole(faultproxy.Both, false), d)
+}
+
+func (f *proxyFaults) ResetAll(context.Context) error {
+	for _, p := range f.proxies {
+		if err := p.Apply(faultproxy.ResetAll()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *proxyFaults) RestartResponder(context.Context) error { return f.rs[0].restart() }
+
+func (f *proxyFaults) Close() error {
+	for _, p := range f.proxies {
+		_ = p.Close()
+	}
+	return nil
+}
 
 // The fault names of --faults, in timeline order.
 const (

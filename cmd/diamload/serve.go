@@ -115,8 +115,6 @@ func (r *responder) restart() error {
 }
 
 // reset aborts every client connection with an RST (server.Reset).
-func (r *responder) reset() { r.server().srv.Reset() }
-
 func (r *responder) report() *responderReport {
 	rr := &responderReport{Addr: r.addr, Rules: r.rulesName, Stats: r.handler.Stats(), Server: r.server().stats()}
 	if r.delay.max > 0 {
