@@ -42,7 +42,6 @@ type Engine struct {
 	routes  router
 	dials   dialer
 	retries resendQueue
-	waiting alternateWait
 	parked  parkedReqs
 	reqs    requestPool
 

@@ -142,9 +142,17 @@ func (e *Engine) send(r *request, now int64, from *draConn) {
 		avoid = from.dra
 	}
 	p, err := e.route(from, avoid)
-	if err == errHeld {
+	if err == errHeld || err != nil && r.refusal != nil && e.alternateComing(r.refusedBy.dra) {
 		e.park(r)
 		return
+	}
+	if err != nil && r.refusal != nil { // no other DRA will take it: the refusal is its answer
+		e.complete(r, r.refusal, nil)
+		return
+	}
+	if r.refusal != nil { // resent through another DRA at last
+		r.refusedBy.stats.inc(cAltRetries)
+		r.refusal, r.refusedBy = nil, nil
 	}
 	if err != nil {
 		if from != nil { // it was sent once: say what happened to it, and why it stays lost

@@ -35,6 +35,7 @@ func (e *Engine) routeParked() {
 	for i, r := range e.parked.q {
 		e.parked.q[i] = nil
 		r.parked = 0
+		r.failedFrom = r.refusedBy // a refused request avoids the DRA that refused it (send)
 		e.retries.add(r)
 	}
 	e.parked.q = e.parked.q[:0]
@@ -45,6 +46,10 @@ func (e *Engine) failParked(err error) {
 	for len(e.parked.q) > 0 {
 		r := e.parked.q[len(e.parked.q)-1]
 		e.unpark(r)
+		if r.refusal != nil { // its DRA did answer it: the refusal, not err
+			e.complete(r, r.refusal, nil)
+			continue
+		}
 		e.complete(r, nil, e.reqErr(err, nil, nil))
 	}
 }

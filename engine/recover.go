@@ -106,7 +106,6 @@ func (e *Engine) recoverLoop(dead *gnet.Client) {
 		p.slots.drain(func(*request) { p.stats.inFlight(-1) })
 	}
 	e.retries = resendQueue{}
-	e.waiting = alternateWait{}
 	e.parked = parkedReqs{}
 	for _, r := range e.reqs.all {
 		if r.live {

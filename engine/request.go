@@ -49,7 +49,7 @@ type request struct {
 	sends      int         // times sent
 	retransmit bool        // the next send carries the T flag
 	altRetry   bool        // resent to another DRA after a 3002/3004 answer-message
-	refusal    *s13.Answer // a 3002/3004 kept while it waits for another DRA (alternateWait)
+	refusal    *s13.Answer // a 3002/3004 kept while it waits parked for another DRA (alternate.go)
 	refusedBy  *draConn    // the connection that answered it
 
 	failedFrom *draConn // connection it was failed over from, while it waits to be resent
@@ -67,13 +67,12 @@ type request struct {
 // Expire is the request's answer timeout, fired by the wheel on the loop.
 func (r *request) Expire(int64) {
 	e, p := r.e, r.peer
-	if r.refusal != nil { // no other DRA came up in time: the refusal is its answer
-		e.waiting.remove(r)
-		e.complete(r, r.refusal, nil)
-		return
-	}
 	if r.parked != 0 {
 		e.unpark(r)
+	}
+	if r.refusal != nil { // no other DRA came up in time: the refusal is its answer
+		e.complete(r, r.refusal, nil)
+		return
 	}
 	if p != nil {
 		p.slots.take(r.hbh, r.e2e)

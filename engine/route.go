@@ -91,7 +91,6 @@ func (e *Engine) setUsable(p *draConn, on bool) {
 		if e.routes.usable.Add(1) == 1 {
 			e.routes.setReady(true)
 		}
-		e.alternateUp(p)
 		if len(e.parked.q) > 0 {
 			e.routeParked()
 		}

@@ -51,7 +51,6 @@ func (e *Engine) awaitOutstanding(ctx context.Context) error {
 func (e *Engine) disconnectAll() {
 	e.post(func() {
 		e.life.stopping = true
-		e.refuseWaiting()
 		e.failParked(ErrClosed)
 		for _, p := range e.peers {
 			p.step(fsm.Event{Kind: fsm.EvStop}, nil)
