@@ -185,6 +185,23 @@ func TestBlackholeIsHalfOpen(t *testing.T) {
 	roundTrip(t, c, "after")
 }
 
+// A FIN does not cross a blackhole either: the upstream's end stays open until it lifts.
+func TestBlackholeHoldsTheFIN(t *testing.T) {
+	u := startUpstream(t)
+	p := startProxy(t, u.ln.Addr().String())
+	c := dial(t, p)
+	roundTrip(t, c, "a")
+	require.NoError(t, p.Apply(Blackhole(Both, true)))
+	require.NoError(t, c.CloseWrite())
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(200*time.Millisecond)))
+	_, err := c.Read(make([]byte, 1))
+	var ne net.Error
+	require.ErrorAs(t, err, &ne, "the echo server saw no FIN, so it did not close")
+	require.True(t, ne.Timeout())
+	require.NoError(t, p.Apply(Blackhole(Both, false)))
+	assert.ErrorIs(t, readErr(t, c), io.EOF, "lifted: the FIN goes through and the upstream closes")
+}
+
 // CloseAll ends every connection with a FIN, ResetAll with an RST.
 func TestCloseAndReset(t *testing.T) {
 	for _, tc := range []struct {

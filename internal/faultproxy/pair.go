@@ -58,6 +58,16 @@ func (pr *pair) read(i int, src *net.TCPConn, q chan<- chunk) {
 			}
 		}
 		if err != nil {
+			pr.holdWhileBlackholed(i) // a dead path carries no FIN either
+			return
+		}
+	}
+}
+
+// holdWhileBlackholed returns once way i is not blackholed, or the pair is shut.
+func (pr *pair) holdWhileBlackholed(i int) {
+	for {
+		if w, _ := pr.p.faults(i); !w.blackhole || !pr.wait(10*time.Millisecond) {
 			return
 		}
 	}
