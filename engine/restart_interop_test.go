@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -46,7 +47,9 @@ func startOwnPeers(t *testing.T, scriptsEnv string, env ...string) *ownPeers {
 
 // script runs one of the peer scripts with the test's run directory and environment.
 func (p *ownPeers) script(name string, args ...string) error {
-	cmd := exec.CommandContext(ctxT(p.t, 60*time.Second), filepath.Join(p.scripts, name), append(args, p.runDir)...)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // also from a cleanup
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(p.scripts, name), append(args, p.runDir)...)
 	cmd.Env = append(os.Environ(), p.env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -63,6 +66,10 @@ func (p *ownPeers) kill(name string) {
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	require.NoError(p.t, err)
 	require.NoError(p.t, syscall.Kill(pid, syscall.SIGKILL))
+	// SIGKILL is delivered, not done: the next start must not find the old process (or its
+	// listening port) still there. It is not our child, so poll for it to be gone.
+	require.Eventually(p.t, func() bool { return syscall.Kill(pid, 0) == syscall.ESRCH }, 10*time.Second,
+		10*time.Millisecond, "the killed peer (pid %d) is gone", pid)
 }
 
 // freePort returns a port nothing listens on now.
@@ -79,6 +86,7 @@ func freePort(t *testing.T) int {
 type checkLoad struct {
 	e                  *Engine
 	stop               chan struct{}
+	stopOnce           sync.Once
 	wg                 sync.WaitGroup
 	ok, typed, untyped atomic.Int64
 	okSince            atomic.Int64 // successes since the last mark
@@ -88,6 +96,7 @@ type checkLoad struct {
 
 func startCheckLoad(t *testing.T, e *Engine, workers int) *checkLoad {
 	l := &checkLoad{e: e, stop: make(chan struct{})}
+	t.Cleanup(func() { l.halt(); l.wg.Wait() }) // a test that fails early stops its load first
 	for range workers {
 		l.wg.Add(1)
 		go func() {
@@ -98,7 +107,10 @@ func startCheckLoad(t *testing.T, e *Engine, workers int) *checkLoad {
 					return
 				default:
 				}
-				a, err := e.Check(ctxT(t, 10*time.Second), testReq)
+				// Not ctxT: t's methods are not for goroutines that outlive it.
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				a, err := e.Check(ctx, testReq)
+				cancel()
 				switch {
 				case err == nil && a.ResultCode == framing.Success:
 					l.ok.Add(1)
@@ -141,9 +153,12 @@ func (l *checkLoad) awaitAnswers(t *testing.T, n int64, d time.Duration) {
 	}
 }
 
+// halt stops the load's goroutines; it may be called more than once.
+func (l *checkLoad) halt() { l.stopOnce.Do(func() { close(l.stop) }) }
+
 func (l *checkLoad) finish(t *testing.T) {
 	t.Helper()
-	close(l.stop)
+	l.halt()
 	await.Wait(t, &l.wg, 20*time.Second)
 	assert.Zero(t, l.untyped.Load(), "errors of no engine type: %v", l.untypedErrs)
 	assert.Zero(t, l.e.Stats().Outstanding, "every request completed")
