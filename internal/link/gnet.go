@@ -1,6 +1,10 @@
 package link
 
-import "github.com/panjf2000/gnet/v2/pkg/pool/goroutine"
+import (
+	"time"
+
+	"github.com/panjf2000/gnet/v2/pkg/pool/goroutine"
+)
 
 // Linger is the part of a gnet.Conn that SetRST needs.
 type Linger interface{ SetLinger(sec int) error }
@@ -29,4 +33,9 @@ func (QuietLogger) Fatalf(string, ...any) {} // discards
 // connected client or server costs. Idempotent; safe for concurrent use. Code in the same process
 // that does use those gnet calls must keep the pool (Config.KeepGnetWorkerPool in engine and
 // server), or restart it with goroutine.DefaultWorkerPool.Reboot().
-func ReleaseGnetWorkerPool() { goroutine.DefaultWorkerPool.Release() }
+func ReleaseGnetWorkerPool() {
+	// ReleaseTimeout, not Release: it returns once the housekeeping goroutines have exited, so a
+	// later Reboot (ants does not guard it against them) finds them gone. A pool released
+	// already returns at once.
+	_ = goroutine.DefaultWorkerPool.ReleaseTimeout(time.Second)
+}
