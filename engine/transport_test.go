@@ -25,6 +25,10 @@ import (
 
 const heapCap = 256 << 20
 
+// serviceTime is how long the EIRs take per answer: under the loads below, each connection has
+// requests in flight whenever a fault strikes.
+const serviceTime = 10 * time.Millisecond
+
 // verdictFor is the EIR's verdict for an IMEI, a function of the IMEI so that a caller handed
 // another request's answer sees the wrong Equipment-Status.
 func verdictFor(imei string) s13.EquipmentStatus { return s13.EquipmentStatus(imei[len(imei)-1] % 3) }
@@ -32,7 +36,7 @@ func verdictFor(imei string) s13.EquipmentStatus { return s13.EquipmentStatus(im
 // imeiFor numbers the requests of a load.
 func imeiFor(i int) string { return fmt.Sprintf("35209900%06d", i) }
 
-// proxiedEIR is a testpeer EIR answering verdictFor, behind a fault proxy.
+// proxiedEIR is a testpeer EIR answering verdictFor after serviceTime, behind a fault proxy.
 type proxiedEIR struct {
 	peer    *testpeer.Peer
 	proxy   *faultproxy.Proxy
@@ -44,7 +48,7 @@ func startProxiedEIR(t *testing.T, host string) *proxiedEIR {
 	pe := &proxiedEIR{}
 	pe.peer = testpeer.StartT(t, testpeer.Config{OriginHost: host, Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		pe.answers.Add(1)
-		return testpeer.Reply{Verdict: s13.Verdict{EquipmentStatus: verdictFor(string(req.IMEI))}}
+		return testpeer.Reply{Verdict: s13.Verdict{EquipmentStatus: verdictFor(string(req.IMEI))}, Delay: serviceTime}
 	}})
 	p, err := faultproxy.Start(pe.peer.Addr())
 	require.NoError(t, err)
