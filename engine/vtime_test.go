@@ -277,3 +277,32 @@ func TestReopenSilentPeerClosesAfterTwoTwInVirtualTime(t *testing.T) {
 		assert.NotEqual(t, fsm.Open, p.m.State())
 	})
 }
+
+// A DWA that comes late — after the connection went SUSPECT, before it went DOWN — brings it
+// back (RFC 3539 §3.4.1: SUSPECT, a DWA: OKAY): usable again, nothing closed, and its watchdog
+// starts over from that DWA.
+func TestLateDWAFailsBackInVirtualTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const tw = 30 * time.Second
+		cfg := testConfig("127.0.0.1:1")
+		cfg.DWRInterval, cfg.DWATimeout, cfg.noJitter = tw, 0, true
+		e, _ := fakeEngine(t, cfg)
+		p := e.peers[0]
+		c := &linktest.Conn{}
+		p.conn = c
+		p.step(fsm.Event{Kind: fsm.EvMessage}, nil)
+		v := vloop{t, e}
+		v.run(time.Hour, func() bool { return p.m.State() == fsm.Suspect })
+		assert.Zero(t, e.Stats().Usable, "SUSPECT: not routed to")
+		dwr := lastDWR(t, c)
+		c.In = link.DWA(nil, dwr, &framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local"})
+		p.traffic(c, e.now())
+		e.service()
+		assert.Equal(t, fsm.Open, p.m.State(), "the late DWA: back to OKAY")
+		assert.Equal(t, 1, e.Stats().Usable)
+		assert.False(t, c.Closed)
+		before := len(linktest.Messages(t, c.Out))
+		took := v.run(time.Hour, func() bool { return len(linktest.Messages(t, c.Out)) > before })
+		assert.Equal(t, tw, took, "the next DWR a Tw after the late DWA")
+	})
+}
