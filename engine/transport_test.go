@@ -259,9 +259,9 @@ func TestSlicedTransport(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, e.Start(ctxT(t, 10*time.Second)))
 	l := startLoad(e, 1, 20*time.Millisecond) // a byte a write is slow: keep well below its pace
-	l.awaitAnswers(t, "dra-a.test.local", 25, 20*time.Second)
+	l.awaitAnswers(t, "dra-a.test.local", 15, 20*time.Second)
 	require.NoError(t, a.proxy.Apply(faultproxy.Slice(faultproxy.ToClient, 7, time.Millisecond)))
-	l.awaitAnswers(t, "dra-a.test.local", 25, 20*time.Second)
+	l.awaitAnswers(t, "dra-a.test.local", 15, 20*time.Second)
 	assert.Empty(t, l.finish(t, 15*time.Second))
 	assert.Zero(t, e.Stats().Total.FramingResets)
 	closeEngine(t, e)
