@@ -275,6 +275,10 @@ func ParseECAInto(msg []byte, a *Answer) error {
 		return ErrBothResults
 	case a.IsError() && seen&ecaResultCode == 0:
 		return fmt.Errorf("%w: E-bit answer without Result-Code", ErrNoResult)
+	case a.IsError() && a.ResultCode < 3000:
+		// RFC 6733 §7.2: the E bit marks a protocol error (3xxx). A "success" with it set is a
+		// contradiction, never a verdict to hand a caller.
+		return fmt.Errorf("%w: E bit with Result-Code %d", ErrInvalidHeaderBits, uint32(a.ResultCode))
 	}
 	return nil
 }

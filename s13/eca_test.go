@@ -128,6 +128,8 @@ func TestParseECAErrors(t *testing.T) {
 		{"truncated", vector(t, "07_eca_whitelisted")[:100], framing.ErrTruncated, 0},
 		{"E bit without Result-Code", message(framing.FlagProxiable|framing.FlagError, CommandCode, AppID,
 			replaced(base, "Result-Code", experimentalResult(VendorID, 5422))), ErrNoResult, 0},
+		{"E bit with Result-Code 2001", message(framing.FlagProxiable|framing.FlagError, CommandCode, AppID, base),
+			ErrInvalidHeaderBits, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

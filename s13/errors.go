@@ -25,6 +25,7 @@ var (
 	// answered with DIAMETER_INVALID_AVP_VALUE (5004).
 	ErrInvalidAVPValue = errors.New("s13: invalid AVP value")
 	// ErrInvalidHeaderBits: a request whose command flags are inconsistent (E bit set):
-	// answered with DIAMETER_INVALID_HDR_BITS (3008, E bit).
+	// answered with DIAMETER_INVALID_HDR_BITS (3008, E bit); or an answer whose E bit contradicts
+	// its Result-Code (an E-bit 1xxx or 2xxx): not an answer to act on.
 	ErrInvalidHeaderBits = errors.New("s13: invalid header bits")
 )
