@@ -160,8 +160,11 @@ func (p *draConn) other(msg []byte, h *framing.Header) {
 		return
 	}
 	// RFC 6733 §6.1.4 / §7.1.3: a request for a command we do not support gets an E-bit 3001.
-	p.reply(link.Unsupported(p.buf(), msg, h, &p.id))
+	p.reply(link.Unsupported(p.buf(), msg, h, &p.id, isS13))
 }
+
+// isS13 reports whether app is the application this client advertises in its CER.
+func isS13(app uint32) bool { return app == framing.AppS13 }
 
 // answer completes the request an ECA (or a DRA's answer-message in its place) belongs to.
 func (p *draConn) answer(msg []byte, h *framing.Header, now int64) {

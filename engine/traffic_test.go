@@ -174,7 +174,9 @@ func TestUnknownHopByHopDropped(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// A request for a command we do not serve gets an E-bit 3001.
+// A request we do not serve — here S6a's, an application we do not advertise — gets an E-bit
+// answer-message (its Result-Code, 3007 here, is link.Unsupported's choice, tested there), echoing
+// its identifiers, and the connection stays.
 func TestUnknownRequestAnswered3001(t *testing.T) {
 	peer := testpeer.StartT(t, testpeer.Config{})
 	startEngine(t, testConfig(peer.Addr()))

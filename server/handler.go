@@ -36,7 +36,7 @@ func (c *conn) request(msg []byte, h *framing.Header, now int64) {
 	s := l.s
 	l.ctr[cRequests]++
 	if s.cfg.Handler == nil {
-		c.out.B = link.Unsupported(c.out.B, msg, h, &s.id)
+		c.out.B = link.Unsupported(c.out.B, msg, h, &s.id, s.advertises)
 		l.ctr[cAnswers]++
 		l.ctr[cUnsupported]++
 		l.touch(c)

@@ -17,6 +17,8 @@ import (
 
 var _ server.Handler = (*eir.Handler)(nil)
 
+// Without a Handler every request is answered with an E-bit answer-message: 3007 for an
+// application the server does not advertise (here S6a's), 3001 for a command of one it does.
 func TestUnknownCommandWithoutHandlerGets3001(t *testing.T) {
 	srv := startServer(t, server.Config{})
 	c := dial(t, srv.Addr()).open(cliHost)
@@ -37,7 +39,11 @@ func TestUnknownCommandWithoutHandlerGets3001(t *testing.T) {
 		assert.True(t, h.IsProxiable(), "P bit kept")
 		b, err := framing.ParseAnswerMessage(msg)
 		require.NoError(t, err)
-		assert.Equal(t, framing.CommandUnsupported, b.ResultCode)
+		want := framing.CommandUnsupported
+		if i == 0 {
+			want = framing.ApplicationUnsupported
+		}
+		assert.Equal(t, want, b.ResultCode)
 		assert.Equal(t, srvHost, string(b.OriginHost))
 		if i == 0 {
 			assert.Equal(t, hbh, h.HopByHop)

@@ -319,6 +319,17 @@ func (s *Server) commonApp(peer *framing.Capabilities) bool {
 	return false
 }
 
+// advertises reports whether app is one the server advertises in its CEA (Relay: every one).
+// Loop only (s.apps is set by New).
+func (s *Server) advertises(app uint32) bool {
+	for _, a := range s.apps {
+		if a == app || a == framing.AppRelay {
+			return true
+		}
+	}
+	return false
+}
+
 // boundAddr reads the listening socket's address from a duplicate of its descriptor: gnet does
 // not expose the port it got for ":0".
 func boundAddr(eng gnet.Engine) (string, error) {

@@ -18,11 +18,21 @@ func DPA(dst []byte, req framing.Header, result framing.ResultCode, id *framing.
 	return framing.AppendDPA(dst, req, result, id)
 }
 
-// Unsupported appends the answer to a request for a command this side does not serve: an E-bit
-// answer-message with 3001 DIAMETER_COMMAND_UNSUPPORTED (RFC 6733 §7.1.3: a protocol error, so
-// the E bit and the answer-message grammar of §7.2, echoing Session-Id and Proxy-Info).
-func Unsupported(dst, msg []byte, req *framing.Header, id *framing.Identity) []byte {
-	return framing.AppendErrorFor(dst, msg, req, id, framing.CommandUnsupported, "")
+// Unsupported appends the answer to a request this side does not serve: an E-bit answer-message
+// (RFC 6733 §7.1.3: a protocol error, so the E bit and the answer-message grammar of §7.2,
+// echoing Session-Id and Proxy-Info) whose Result-Code says why, first match wins:
+// 3008 DIAMETER_INVALID_HDR_BITS for a request with the E bit set (§3: never in a request);
+// 3007 DIAMETER_APPLICATION_UNSUPPORTED for an application that is neither the base protocol's
+// (0) nor one that supports reports ours; 3001 DIAMETER_COMMAND_UNSUPPORTED otherwise.
+func Unsupported(dst, msg []byte, req *framing.Header, id *framing.Identity, supports func(app uint32) bool) []byte {
+	rc := framing.CommandUnsupported
+	switch {
+	case req.IsError():
+		rc = framing.InvalidHdrBits
+	case req.AppID != 0 && !supports(req.AppID):
+		rc = framing.ApplicationUnsupported
+	}
+	return framing.AppendErrorFor(dst, msg, req, id, rc, "")
 }
 
 // SecondCERText is the Error-Message of the answer to a second CER.

@@ -126,7 +126,8 @@ func TestSecondCER(t *testing.T) {
 	assert.True(t, cea.Supports(framing.AppS13))
 }
 
-// DWA and DPA are 2001; a request for an unknown command gets the E-bit 3001.
+// DWA and DPA are 2001; a request we do not serve gets an E-bit answer-message: 3001 for an
+// unknown command, 3007 for an application we do not advertise, 3008 for a request with the E bit.
 func TestBaseAnswers(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -136,7 +137,10 @@ func TestBaseAnswers(t *testing.T) {
 	}{
 		{"DWA", DWA(nil, withCode(framing.CmdDeviceWatchdog), &testID), framing.Success, false},
 		{"DPA", DPA(nil, withCode(framing.CmdDisconnectPeer), framing.Success, &testID), framing.Success, false},
-		{"3001", unsupported(), framing.CommandUnsupported, true},
+		{"3001", unsupported(withCode(999)), framing.CommandUnsupported, true},
+		{"3001 in a supported application", unsupported(withApp(999, framing.AppS13)), framing.CommandUnsupported, true},
+		{"3007", unsupported(withApp(324, 16777251)), framing.ApplicationUnsupported, true},
+		{"3008", unsupported(withFlags(999, framing.FlagRequest|framing.FlagError)), framing.InvalidHdrBits, true},
 	} {
 		h, b, err := framing.ParseBase(tc.msg)
 		require.NoError(t, err, tc.name)
@@ -153,11 +157,23 @@ func withCode(code uint32) framing.Header {
 	return h
 }
 
-func unsupported() []byte {
-	h := withCode(999)
+func withApp(code, app uint32) framing.Header {
+	h := withCode(code)
+	h.AppID = app
+	return h
+}
+
+func withFlags(code uint32, flags uint8) framing.Header {
+	h := withCode(code)
+	h.Flags = flags
+	return h
+}
+
+// unsupported answers the request h on a side that serves S13 only.
+func unsupported(h framing.Header) []byte {
 	req, m := framing.BeginMessage(nil, h)
 	req = framing.EndMessage(req, m)
-	return Unsupported(nil, req, &h, &testID)
+	return Unsupported(nil, req, &h, &testID, func(app uint32) bool { return app == framing.AppS13 })
 }
 
 type lingerRec struct{ sec int }
