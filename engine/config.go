@@ -30,12 +30,13 @@ const (
 
 // DRA is one Diameter Routing Agent (or an EIR reached directly).
 type DRA struct {
-	Name           string         // label in statistics and errors; default: Address
-	Address        string         // host:port, or host (Config.Port is added)
-	Connections    int            // default: Config.ConnectionCount
-	Priority       int            // 0 is the most preferred; higher values are used only when no DRA with a lower value has a usable connection
-	Identity       IdentityPolicy // which Origin-Host each connection presents
-	PeerOriginHost string         // when set, a CEA from any other Origin-Host is rejected
+	Name            string         // label in statistics and errors; default: Address
+	Address         string         // host:port, or host (Config.Port is added)
+	Connections     int            // default: Config.ConnectionCount
+	Priority        int            // 0 is the most preferred; higher values are used only when no DRA with a lower value has a usable connection
+	Identity        IdentityPolicy // which Origin-Host each connection presents
+	PeerOriginHost  string         // when set, a CEA from any other Origin-Host is rejected
+	PeerOriginRealm string         // when set, a CEA from any other Origin-Realm is rejected
 }
 
 // Config configures an Engine. Start from DefaultConfig (or set the fields you need: New fills
@@ -367,6 +368,7 @@ func checkDRA(ck *confcheck.Checker, f string, d DRA, filled bool) {
 		ck.Bad(f+".Identity", "unknown policy %d", d.Identity)
 	}
 	optionalIdentityField(ck, f+".PeerOriginHost", d.PeerOriginHost)
+	optionalIdentityField(ck, f+".PeerOriginRealm", d.PeerOriginRealm)
 }
 
 func intField(ck *confcheck.Checker, field string, n, lo, hi int) {

@@ -278,6 +278,7 @@ func TestOptionErrors(t *testing.T) {
 		{WithDRA(DRA{Address: "h", Priority: -1}), "DRAs[0].Priority"},
 		{WithDRA(DRA{Address: "h", Identity: 9}), "DRAs[0].Identity"},
 		{WithDRA(DRA{Address: "h", PeerOriginHost: "a b"}), "DRAs[0].PeerOriginHost"},
+		{WithDRA(DRA{Address: "h", PeerOriginRealm: "a b"}), "DRAs[0].PeerOriginRealm"},
 		{WithPort(0), "Port"},
 		{WithConnectionCount(0), "ConnectionCount"},
 		{WithRequestTimeout(0), "RequestTimeout"},

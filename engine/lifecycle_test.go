@@ -161,14 +161,38 @@ func TestCEARejectedBacksOff(t *testing.T) {
 
 // A CEA from an unexpected Origin-Host is refused.
 func TestPeerOriginHostEnforced(t *testing.T) {
-	peer := testpeer.StartT(t, testpeer.Config{OriginHost: "evil.example"})
-	cfg := testConfig(peer.Addr())
-	cfg.DRAs[0].PeerOriginHost = "eir.test.local"
-	e, err := New(cfg)
-	require.NoError(t, err)
-	require.ErrorIs(t, e.Start(ctxT(t, 300*time.Millisecond)), ErrNoConnection)
-	assert.Contains(t, e.Stats().Conns[0].LastError, `"evil.example"`)
-	require.NoError(t, e.Close(ctxT(t, 2*time.Second)))
+	for _, tc := range []struct {
+		name             string
+		peerHost, realm  string // what the peer's CEA says
+		wantHost, wantRm string // what the DRA's config expects
+		refused          string // a quoted value LastError names; "" when the CEA is accepted
+	}{
+		{"wrong host", "evil.example", "test.local", "eir.test.local", "", `"evil.example"`},
+		{"wrong realm", "eir.test.local", "evil.example", "", "test.local", `"evil.example"`},
+		{"both match, in another case (DiameterIdentity compares case-insensitively)", "eir.test.local", "test.local",
+			"EIR.Test.Local", "TEST.local", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			peer := testpeer.StartT(t, testpeer.Config{OriginHost: tc.peerHost, OriginRealm: tc.realm})
+			cfg := testConfig(peer.Addr())
+			cfg.DRAs[0].PeerOriginHost, cfg.DRAs[0].PeerOriginRealm = tc.wantHost, tc.wantRm
+			e, err := New(cfg)
+			require.NoError(t, err)
+			wait := 300 * time.Millisecond // a refused CEA never makes it usable: Start gives up
+			if tc.refused == "" {
+				wait = 5 * time.Second
+			}
+			err = e.Start(ctxT(t, wait))
+			if tc.refused == "" {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, ErrNoConnection)
+				assert.ErrorIs(t, e.Stats().Conns[0].LastErr, ErrCEARejected)
+				assert.Contains(t, e.Stats().Conns[0].LastError, tc.refused)
+			}
+			require.NoError(t, e.Close(ctxT(t, 2*time.Second)))
+		})
+	}
 }
 
 // Bytes that break the framing rules reset the connection (an RST, not a FIN: RFC 6733 §2.1);

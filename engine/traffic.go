@@ -206,6 +206,8 @@ func (p *draConn) cea(msg []byte, now int64) {
 			err = fmt.Errorf("no common application: peer advertises neither S13 (%d) nor Relay", framing.AppS13)
 		case p.dra.cfg.PeerOriginHost != "" && !bytes.EqualFold([]byte(a.OriginHost), []byte(p.dra.cfg.PeerOriginHost)):
 			err = fmt.Errorf("peer Origin-Host %q, expected %q", a.OriginHost, p.dra.cfg.PeerOriginHost)
+		case p.dra.cfg.PeerOriginRealm != "" && !bytes.EqualFold([]byte(a.OriginRealm), []byte(p.dra.cfg.PeerOriginRealm)):
+			err = fmt.Errorf("peer Origin-Realm %q, expected %q", a.OriginRealm, p.dra.cfg.PeerOriginRealm)
 		}
 	}
 	if err != nil {
