@@ -39,13 +39,16 @@ func FuzzParseECA(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		a, err := ParseECA(msg)
 		if err != nil {
-			if !matchesAny(err, append(framingSentinels, ErrNotECA, ErrNoResult, ErrBothResults, ErrUnsupportedAVP)...) {
+			if !matchesAny(err, append(framingSentinels, ErrNotECA, ErrNoResult, ErrBothResults, ErrUnsupportedAVP, ErrInvalidHeaderBits)...) {
 				t.Fatalf("error matches no sentinel: %v", err)
 			}
 			return
 		}
 		if a.OriginHost == nil || a.OriginRealm == nil {
 			t.Fatal("accepted without Origin-Host or Origin-Realm")
+		}
+		if a.IsError() && a.ResultCode < 3000 {
+			t.Fatalf("accepted an E-bit answer with Result-Code %d", a.ResultCode)
 		}
 		if a.HasExperimentalResult && a.ResultCode != 0 {
 			t.Fatalf("both results accepted: %+v", a)
