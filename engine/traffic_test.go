@@ -212,6 +212,70 @@ func TestMalformedAnswer(t *testing.T) {
 	assert.EqualValues(t, 1, e.Stats().Total.MalformedAnswers)
 }
 
+// An answer that fails to decode costs its own request only: the connection stays up (no reset,
+// no reconnect) and the next request on it is answered (catalogue scenarios 21, 22, 25).
+func TestMalformedAnswersKeepTheConnection(t *testing.T) {
+	eir := &framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local"}
+	var n atomic.Int32
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+		ok := s13.AppendECA(nil, req, eir, &s13.Verdict{ResultCode: framing.Success})
+		switch n.Add(1) {
+		case 1: // an unknown AVP with the M bit: 5001 material, not a verdict
+			bad := framing.AppendString(ok, 9999, framing.AVPFlagMandatory, 0, "x")
+			setMessageLength(bad)
+			return testpeer.Reply{Raw: bad}
+		case 2: // Result-Code twice
+			bad := framing.AppendUint32(ok, framing.AVPResultCode, framing.AVPFlagMandatory, 0, 5012)
+			setMessageLength(bad)
+			return testpeer.Reply{Raw: bad}
+		}
+		return testpeer.Reply{Raw: ok}
+	}})
+	e := startEngine(t, testConfig(peer.Addr()))
+	for _, want := range []error{s13.ErrUnsupportedAVP, framing.ErrDuplicateAVP} {
+		_, err := e.Check(ctxT(t, 2*time.Second), testReq)
+		require.ErrorIs(t, err, ErrMalformedAnswer)
+		require.ErrorIs(t, err, want)
+	}
+	ans, err := e.Check(ctxT(t, 2*time.Second), testReq)
+	require.NoError(t, err)
+	assert.True(t, ans.Succeeded())
+	st := e.Stats()
+	assert.EqualValues(t, 2, st.Total.MalformedAnswers)
+	assert.Zero(t, st.Total.FramingResets)
+	assert.Zero(t, st.Total.Reconnects, "the same connection throughout")
+}
+
+// setMessageLength rewrites the header's length for AVPs appended after EndMessage.
+func setMessageLength(msg []byte) {
+	n := len(msg)
+	msg[1], msg[2], msg[3] = byte(n>>16), byte(n>>8), byte(n)
+}
+
+// The same ECA twice in a row completes its request once; the twin finds nothing pending and is
+// counted unknown (catalogue scenario 27).
+func TestDuplicateAnswerCompletesOnce(t *testing.T) {
+	eir := &framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local"}
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+		eca := s13.AppendECA(nil, req, eir, &s13.Verdict{ResultCode: framing.Success, EquipmentStatus: s13.Greylisted})
+		return testpeer.Reply{Raw: append(eca, eca...)}
+	}})
+	e := startEngine(t, testConfig(peer.Addr()))
+	var calls atomic.Int32
+	done := make(chan s13.Answer, 2)
+	require.NoError(t, e.Go(testReq, func(a s13.Answer, err error) {
+		calls.Add(1)
+		assert.NoError(t, err)
+		done <- a.Clone()
+	}))
+	ans := await.Recv(t, done, 2*time.Second)
+	assert.Equal(t, s13.Greylisted, ans.EquipmentStatus)
+	require.Eventually(t, func() bool { return e.Stats().Total.UnknownAnswers == 1 }, 2*time.Second, time.Millisecond)
+	_, err := e.Check(ctxT(t, 2*time.Second), testReq) // a later request is not handed the twin
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, calls.Load())
+}
+
 // A panicking callback is recovered; the loop and other requests carry on.
 func TestCallbackPanicRecovered(t *testing.T) {
 	peer := testpeer.StartT(t, testpeer.Config{})
