@@ -415,3 +415,30 @@ func TestSecondCERAnsweredWithCEA5012(t *testing.T) {
 	_, err = e.Check(ctxT(t, 2*time.Second), testReq)
 	require.NoError(t, err, "the connection stays")
 }
+
+// A peer that floods us with DWRs while our requests are in flight starves nothing: every DWR
+// is answered and the requests still get their answers (catalogue scenario 38).
+func TestDWRFloodDoesNotStarveAnswers(t *testing.T) {
+	peer := testpeer.StartT(t, testpeer.Config{})
+	e := startEngine(t, testConfig(peer.Addr()))
+	c := peer.Conns()[0]
+	const flood = 5000
+	sent := make(chan error, 1)
+	go func() {
+		for range flood {
+			if err := c.SendDWR(); err != nil {
+				sent <- err
+				return
+			}
+		}
+		sent <- nil
+	}()
+	for range 200 {
+		_, err := e.Check(ctxT(t, 5*time.Second), testReq)
+		require.NoError(t, err)
+	}
+	require.NoError(t, await.Recv(t, sent, 10*time.Second))
+	require.Eventually(t, func() bool { return e.Stats().Total.DWRReceived == flood }, 10*time.Second, time.Millisecond,
+		"every DWR taken in (each is answered with a DWA): %d of %d", e.Stats().Total.DWRReceived, flood)
+	assert.Zero(t, e.Stats().Total.Reconnects)
+}
