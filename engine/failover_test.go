@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -153,4 +154,31 @@ func retriedThroughAnotherDRA(t *testing.T, rc framing.ResultCode) {
 	assert.False(t, second.IsRetransmit(), "no T flag after an error answer (RFC 6733 §3)")
 	assert.NotEqual(t, first.EndToEnd, second.EndToEnd)
 	assert.EqualValues(t, 1, e.Stats().DRAs[0].AlternateRetries)
+}
+
+// When every DRA answers 3004 DIAMETER_TOO_BUSY, each request is resent once through another
+// DRA and then handed the refusal: two sends a request, no more, however many requests (a
+// retry storm is bounded; catalogue scenario 38).
+func TestTooBusyEverywhereIsBounded(t *testing.T) {
+	var ecrs atomic.Int64
+	busy := func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+		ecrs.Add(1)
+		return testpeer.Reply{Verdict: s13.Verdict{ResultCode: framing.TooBusy}}
+	}
+	a := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-a.test.local", Handler: busy})
+	b := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-b.test.local", Handler: busy})
+	cfg := testConfig()
+	cfg.DRAs = []DRA{{Name: "a", Address: a.Addr()}, {Name: "b", Address: b.Addr()}}
+	w := watchStates(&cfg)
+	e := startEngine(t, cfg)
+	w.awaitOpen(t, ctxT(t, 3*time.Second), 2)
+	const n = 50
+	for range n {
+		ans, err := e.Check(ctxT(t, 2*time.Second), testReq)
+		require.NoError(t, err)
+		assert.Equal(t, framing.TooBusy, ans.ResultCode)
+	}
+	assert.EqualValues(t, 2*n, ecrs.Load(), "each request sent twice: once, and once elsewhere")
+	st := e.Stats()
+	assert.EqualValues(t, n, st.DRAs[0].AlternateRetries+st.DRAs[1].AlternateRetries)
 }
