@@ -322,3 +322,37 @@ func TestBandwidthCollapse(t *testing.T) {
 	}, 10*time.Second, time.Millisecond)
 	finishTimeoutsOnly(t, a, e, l)
 }
+
+// Answers in reverse order of their requests, 500 of them outstanding at once: each caller gets
+// its own request's verdict (catalogue scenario 30).
+func TestAnswersInReverseOrder(t *testing.T) {
+	const n = 500
+	var arrived atomic.Int64
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+		k := arrived.Add(1)
+		return testpeer.Reply{ // the first to arrive answers last
+			Verdict: s13.Verdict{EquipmentStatus: verdictFor(string(req.IMEI))},
+			Delay:   time.Duration(n-k) * time.Millisecond,
+		}
+	}})
+	e := startEngine(t, testConfig(peer.Addr()))
+	ledger := invariant.NewLedger()
+	var mu sync.Mutex
+	var wrong []string
+	for i := range n {
+		imei := imeiFor(i)
+		require.NoError(t, e.Go(s13.Request{IMEI: imei, SoftwareVersion: "23"}, func(a s13.Answer, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if e := ledger.Complete(i); e != nil || err != nil || a.EquipmentStatus != verdictFor(imei) {
+				wrong = append(wrong, fmt.Sprintf("%d: %v %v status %d", i, e, err, a.EquipmentStatus))
+			}
+		}))
+		ledger.Accept(i)
+	}
+	require.Eventually(t, func() bool { return ledger.Outstanding() == 0 }, 10*time.Second, time.Millisecond)
+	ledger.Verify(t)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Empty(t, wrong)
+}
