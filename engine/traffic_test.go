@@ -442,3 +442,22 @@ func TestDWRFloodDoesNotStarveAnswers(t *testing.T) {
 		"every DWR taken in (each is answered with a DWA): %d of %d", e.Stats().Total.DWRReceived, flood)
 	assert.Zero(t, e.Stats().Total.Reconnects)
 }
+
+// An answer carrying a pending ECR's identifiers under another command (a DWA here) is not the
+// ECR's answer: it is dropped as an unknown base answer, and the ECR still gets its own ECA
+// (catalogue scenario 29).
+func TestAnswerOfAnotherCommandDoesNotCompleteTheRequest(t *testing.T) {
+	eir := &framing.Identity{OriginHost: "eir.test.local", OriginRealm: "test.local"}
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+		h := req.Header
+		h.Code = framing.CmdDeviceWatchdog
+		dwa := framing.AppendDWA(nil, h, framing.Success, eir)
+		eca := s13.AppendECA(nil, req, eir, &s13.Verdict{ResultCode: framing.Success, EquipmentStatus: s13.Blacklisted})
+		return testpeer.Reply{Raw: append(dwa, eca...)}
+	}})
+	e := startEngine(t, testConfig(peer.Addr()))
+	ans, err := e.Check(ctxT(t, 2*time.Second), testReq)
+	require.NoError(t, err)
+	assert.Equal(t, s13.Blacklisted, ans.EquipmentStatus, "its own ECA, not the DWA")
+	assert.EqualValues(t, 1, e.Stats().Total.UnknownBaseAnswers)
+}
