@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -460,4 +462,48 @@ func TestAnswerOfAnotherCommandDoesNotCompleteTheRequest(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, s13.Blacklisted, ans.EquipmentStatus, "its own ECA, not the DWA")
 	assert.EqualValues(t, 1, e.Stats().Total.UnknownBaseAnswers)
+}
+
+// Submitting far beyond the in-flight cap (here 1,000 times it, from four goroutines, to a peer
+// that never answers) is refused at once with ErrBusy and holds no memory: what is accepted is
+// bounded by the cap, and the heap does not grow with the refusals (catalogue scenario 38).
+func TestFloodBeyondTheCapIsRefusedInBoundedMemory(t *testing.T) {
+	peer := testpeer.StartT(t, testpeer.Config{Handler: func(*testpeer.Conn, *s13.ECR) testpeer.Reply {
+		return testpeer.Reply{Drop: true}
+	}})
+	cfg := testConfig(peer.Addr())
+	cfg.MaxInFlight, cfg.RequestTimeout = 16, time.Minute
+	e := startEngine(t, cfg)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const per = 4000
+	var accepted, busy atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range per {
+				switch err := e.Go(testReq, func(s13.Answer, error) {}); {
+				case err == nil:
+					accepted.Add(1)
+				case errors.Is(err, ErrBusy):
+					busy.Add(1)
+				default:
+					t.Errorf("refused with %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	assert.LessOrEqual(t, accepted.Load(), int64(cfg.MaxInFlight), "no more outstanding than the cap: none answers")
+	assert.EqualValues(t, 4*per, accepted.Load()+busy.Load())
+	assert.Less(t, int64(after.HeapInuse)-int64(before.HeapInuse), int64(8<<20), "the refusals hold no memory")
+	assert.EqualValues(t, accepted.Load(), e.Stats().Outstanding)
+	// Not waiting the minute out: a Close cut short fails what is outstanding with ErrClosed.
+	assert.ErrorIs(t, e.Close(ctxT(t, 200*time.Millisecond)), context.DeadlineExceeded)
 }
