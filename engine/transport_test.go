@@ -356,3 +356,21 @@ func TestAnswersInReverseOrder(t *testing.T) {
 	defer mu.Unlock()
 	assert.Empty(t, wrong)
 }
+
+// A DRA that stops reading (its application hung, its socket open): our ECRs and DWRs pile up
+// unread, nothing is answered, and the watchdog finds it as it finds a blackhole — SUSPECT, its
+// requests failed over to b — with nothing lost (catalogue scenario 14 c).
+func TestPeerThatStopsReadingIsFailedOver(t *testing.T) {
+	invariant.Process(t, heapCap)
+	const tw = 400 * time.Millisecond
+	a, e, w, l, ctx := loadedPair(t, tw)
+	for _, c := range a.peer.Conns() {
+		c.StopReading()
+	}
+	w.awaitOn(t, ctx, "a", fsm.Suspect)
+	l.awaitAnswers(t, "dra-b.test.local", 200, 10*time.Second)
+	errs := l.finish(t, 15*time.Second)
+	assert.Empty(t, errs, "nothing lost")
+	assert.Positive(t, e.Stats().DRAs[0].Failovers, "a's pending requests moved")
+	closeEngine(t, e)
+}
