@@ -374,3 +374,18 @@ func TestPeerThatStopsReadingIsFailedOver(t *testing.T) {
 	assert.Positive(t, e.Stats().DRAs[0].Failovers, "a's pending requests moved")
 	closeEngine(t, e)
 }
+
+// An RST that cuts a DRA's stream inside an answer (catalogue scenario 16): the partial message
+// is dropped with the transport, the requests a held are failed over to b, a reconnects, and
+// nothing is lost.
+func TestResetInsideAnAnswerLosesNothing(t *testing.T) {
+	invariant.Process(t, heapCap)
+	a, e, w, l, ctx := loadedPair(t, 300*time.Millisecond)
+	require.NoError(t, a.proxy.Apply(faultproxy.CutAfter(faultproxy.ToClient, 1037))) // an ECA is ~150 bytes: 1037 is inside one
+	w.awaitOn(t, ctx, "a", fsm.Reconnecting)
+	w.awaitOn(t, ctx, "a", fsm.Open)
+	l.awaitAnswers(t, "dra-a.test.local", 25, 10*time.Second)
+	assert.Empty(t, l.finish(t, 15*time.Second), "nothing lost")
+	assert.Zero(t, e.Stats().Total.FramingResets, "a cut is a transport failure, not a framing error")
+	closeEngine(t, e)
+}

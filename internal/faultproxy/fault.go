@@ -50,6 +50,7 @@ const (
 	kindClose
 	kindReset
 	kindHeal
+	kindCut
 )
 
 // String names the fault, for test messages and event logs.
@@ -91,6 +92,13 @@ func CloseAll() Fault { return Fault{kind: kindClose, describe: "close all (FIN)
 
 // ResetAll closes every current connection on both sides with an RST.
 func ResetAll() Fault { return Fault{kind: kindReset, describe: "reset all (RST)"} }
+
+// CutAfter resets (RST, both sides) the connection that forwards the n-th byte from now going
+// dir, right after that byte: a cut at an exact place in the stream, inside a message when n
+// says so. It fires once.
+func CutAfter(dir Direction, n int) Fault {
+	return Fault{kind: kindCut, dir: dir, size: n, describe: fmt.Sprintf("cut after %d bytes %v", n, dir)}
+}
 
 // Heal removes every standing fault: latency, blackhole, slicing, bandwidth, refuse.
 func Heal() Fault { return Fault{kind: kindHeal, describe: "heal"} }

@@ -312,3 +312,20 @@ func TestUpstreamDown(t *testing.T) {
 	readErr(t, dial(t, p))
 	require.Eventually(t, func() bool { return p.Stats().DialErrors == 1 }, 10*time.Second, time.Millisecond)
 }
+
+// CutAfter forwards exactly n more bytes, then resets the connection; it fires once.
+func TestCutAfter(t *testing.T) {
+	u := startUpstream(t)
+	p := startProxy(t, u.ln.Addr().String())
+	c := dial(t, p)
+	roundTrip(t, c, "warm")
+	require.NoError(t, p.Apply(CutAfter(ToClient, 5)))
+	_, err := c.Write([]byte("0123456789"))
+	require.NoError(t, err)
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(10*time.Second)))
+	got, err := io.ReadAll(c)
+	assert.Equal(t, "01234", string(got), "exactly the bytes before the cut")
+	assert.ErrorIs(t, err, syscall.ECONNRESET)
+	c2 := dial(t, p)
+	roundTrip(t, c2, "the cut fired once")
+}

@@ -90,8 +90,9 @@ func (pr *pair) write(i int, dst *net.TCPConn, q <-chan chunk) {
 			if w.rate > 0 {
 				n = min(n, max(1, w.rate/100)) // paced in pieces of 10 ms of the rate
 			}
-			if _, err := dst.Write(b[:n]); err != nil {
-				pr.shut(false)
+			n, cut := pr.p.take(i, n)
+			if _, err := dst.Write(b[:n]); err != nil || cut {
+				pr.shut(cut) // a CutAfter resets; a failed write just ends the pair
 				for range q { // let the reader finish
 				}
 				return

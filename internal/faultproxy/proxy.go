@@ -36,6 +36,7 @@ type way struct {
 	size          int
 	pause         time.Duration
 	rate          int
+	cut           int // bytes left before CutAfter fires; 0: not armed
 }
 
 // Counters are the proxy's totals; read them with Stats.
@@ -125,6 +126,8 @@ func (p *Proxy) Apply(f Fault) error {
 			w.size, w.pause = f.size, f.pause
 		case kindBandwidth:
 			w.rate = f.rate
+		case kindCut:
+			w.cut = f.size
 		case kindHeal:
 			*w = way{}
 		}
@@ -257,6 +260,20 @@ func (p *Proxy) open(c *net.TCPConn) {
 	p.mu.Lock()
 	delete(p.pairs, pr)
 	p.mu.Unlock()
+}
+
+// take claims up to n bytes to forward way i: all of them unless a CutAfter is armed, then no
+// more than it has left; cut says the claim spends it (the writer resets after those bytes).
+func (p *Proxy) take(i, n int) (m int, cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w := &p.ways[i]
+	if w.cut <= 0 {
+		return n, false
+	}
+	m = min(n, w.cut)
+	w.cut -= m
+	return m, w.cut == 0
 }
 
 // faults copies the standing faults of way i, with this chunk's jitter drawn.
