@@ -92,7 +92,7 @@ func (pr *pair) write(i int, dst *net.TCPConn, q <-chan chunk) {
 			}
 			n, cut := pr.p.take(i, n)
 			if _, err := dst.Write(b[:n]); err != nil || cut {
-				pr.shut(cut) // a CutAfter resets; a failed write just ends the pair
+				pr.shut(cut)  // a CutAfter resets; a failed write just ends the pair
 				for range q { // let the reader finish
 				}
 				return
