@@ -142,25 +142,25 @@ func (e *Engine) send(r *request, now int64, from *draConn) {
 		avoid = from.dra
 	}
 	p, err := e.route(from, avoid)
-	if err == errHeld || err != nil && r.refusal != nil && e.alternateComing(r.refusedBy.dra) {
-		e.park(r)
-		return
-	}
-	if err != nil && r.refusal != nil { // no other DRA will take it: the refusal is its answer
-		e.complete(r, r.refusal, nil)
-		return
-	}
-	if r.refusal != nil { // resent through another DRA at last
-		r.refusedBy.stats.inc(cAltRetries)
-		r.refusal, r.refusedBy = nil, nil
-	}
 	if err != nil {
+		switch {
+		case err == errHeld, r.refusal != nil && e.alternateComing(r.refusedBy.dra):
+			e.park(r) // a connection is on its way: wait for it (park.go, alternate.go)
+			return
+		case r.refusal != nil: // no other DRA will take it: the refusal is its answer
+			e.complete(r, r.refusal, nil)
+			return
+		}
 		if from != nil { // it was sent once: say what happened to it, and why it stays lost
 			e.complete(r, nil, e.reqErr(ErrConnectionLost, from, err))
 		} else {
 			e.complete(r, nil, e.reqErr(err, nil, nil))
 		}
 		return
+	}
+	if r.refusal != nil { // a refused request resent through another DRA at last
+		r.refusedBy.stats.inc(cAltRetries)
+		r.refusal, r.refusedBy = nil, nil
 	}
 	if r.origin == nil { // first send: the identifiers it keeps through failovers
 		r.origin = p

@@ -174,22 +174,3 @@ func (g *group) hasOther(d *dra) bool {
 	}
 	return false
 }
-
-// retryElsewhere resends r, answered 3002 DIAMETER_UNABLE_TO_DELIVER or 3004 DIAMETER_TOO_BUSY
-// by a DRA, once through another DRA (RFC 6733 §7.1.3: "SHOULD attempt to send the message to an
-// alternate peer"). It is a new request, not a retransmission: no T flag after an error answer
-// (§3), and a new End-to-End id so no duplicate cache hands back the error. It reports false when
-// no other DRA has a usable connection; the caller then delivers the answer as it is. Loop only.
-func (e *Engine) retryElsewhere(r *request, from *draConn, now int64) bool {
-	if r.altRetry || e.cfg.DisableAlternateRetry || e.life.stopping {
-		return false
-	}
-	if _, err := e.route(nil, from.dra); err != nil {
-		return false
-	}
-	from.stats.inc(cAltRetries)
-	r.altRetry, r.retransmit = true, false
-	r.e2e = e.nextE2E()
-	e.send(r, now, from)
-	return true
-}

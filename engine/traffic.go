@@ -185,7 +185,7 @@ func (p *draConn) answer(msg []byte, h *framing.Header, now int64) {
 	}
 	p.stats.countAnswer(a)
 	if a.IsError() && (a.ResultCode == framing.UnableToDeliver || a.ResultCode == framing.TooBusy) &&
-		(p.e.retryElsewhere(r, p, now) || p.e.awaitAlternate(r, p, a)) {
+		p.e.retryElsewhere(r, p, a, now) {
 		return
 	}
 	p.e.complete(r, a, nil)
