@@ -50,6 +50,9 @@ type Engine struct {
 	callbackPanics atomic.Uint64
 	callbackExits  atomic.Uint64
 	loopNow        atomic.Int64 // the loop's last clock reading, for LoopTime
+	inboxDepth     atomic.Int64 // the inbox's backlog when the loop last drained it (Snapshot.InboxDepth)
+	refusedBusy    atomic.Uint64
+	refusedNoConn  atomic.Uint64
 	alarm          *alarm.Alarm // wakes the loop when its wheel's next timer is due (Set by the loop)
 
 	// Loop-owned (between two loops, the recovery goroutine's: see recover.go).

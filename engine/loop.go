@@ -111,6 +111,10 @@ func (e *Engine) drain(now int64) int {
 	for _, g := range e.routes.groups {
 		g.nextBatch()
 	}
+	// Stored only when it changed: an idle or keeping-up loop finds 0 round after round.
+	if d := int64(e.inbox.Len()); e.inboxDepth.Load() != d {
+		e.inboxDepth.Store(d)
+	}
 	n := 0
 	for n < drainBatch {
 		s := e.inbox.Front()

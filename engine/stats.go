@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"math/bits"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,7 @@ type Counters struct {
 	DWRSent, DWRReceived    uint64
 	DWAReceived             uint64
 	InFlight                int // requests waiting for an answer now
+	Latency                 Latency
 
 	// Deprecated: use FramingResets (this is not Answers.ProtocolError, the 3xxx answers).
 	// Still filled, with the same value.
@@ -46,6 +48,48 @@ type AnswerCounts struct {
 	PermanentError uint64 // 5xxx
 	Experimental   uint64
 	Other          uint64 // 1xxx and codes outside the RFC classes
+}
+
+// LatencyBuckets is the number of buckets of a Latency histogram: LatencyBound(i) for i <
+// LatencyBuckets-1, and the last one for everything longer.
+const LatencyBuckets = 26
+
+// Latency is a histogram of answer round trips (an ECR handed to the socket to its answer read
+// on the same connection), in power-of-two buckets from about a microsecond to about 17 s:
+// counting one is a shift and two adds on the loop, and sums of histograms are histograms.
+type Latency struct {
+	Buckets  [LatencyBuckets]uint64 // Buckets[i]: round trips under LatencyBound(i) and not under LatencyBound(i-1)
+	SumNanos uint64                 // the round trips' sum
+}
+
+// LatencyBound returns the upper bound (exclusive) of bucket i: 2^(10+i) ns. The last bucket
+// has none; LatencyBound returns the largest Duration for it. Safe for concurrent use.
+func LatencyBound(i int) time.Duration {
+	if i >= LatencyBuckets-1 {
+		return time.Duration(1<<63 - 1)
+	}
+	return time.Duration(1) << (10 + i)
+}
+
+// latencyBucket returns the bucket of a round trip of ns nanoseconds.
+func latencyBucket(ns uint64) int {
+	return min(bits.Len64(ns>>10), LatencyBuckets-1)
+}
+
+// Count returns the number of round trips in the histogram.
+func (l Latency) Count() uint64 {
+	var n uint64
+	for _, b := range l.Buckets {
+		n += b
+	}
+	return n
+}
+
+func (l *Latency) add(o *Latency) {
+	for i, b := range o.Buckets {
+		l.Buckets[i] += b
+	}
+	l.SumNanos += o.SumNanos
 }
 
 // Total returns the number of answers.
@@ -83,6 +127,7 @@ func (c *Counters) add(o *Counters) {
 	c.DWRReceived += o.DWRReceived
 	c.DWAReceived += o.DWAReceived
 	c.InFlight += o.InFlight
+	c.Latency.add(&o.Latency)
 }
 
 // ConnStats describes one connection slot.
@@ -143,6 +188,12 @@ type Snapshot struct {
 	// (watchdog, backoff, answer timeout...), not by traffic or a caller: an idle engine is woken
 	// only when something is due, not every Tick.
 	TimerWakeups uint64
+	// InboxDepth is the number of requests the loop found waiting in the inbox when it last took
+	// from it (a backlog: the loop takes at most a batch a round).
+	InboxDepth int
+	// Busy and NoConnection count the requests Check and Go refused with ErrBusy and
+	// ErrNoConnection (nothing was sent).
+	Busy, NoConnection uint64
 }
 
 // StateChange is one connection state transition, as passed to Config.OnStateChange.
@@ -201,9 +252,11 @@ const (
 	cDWRSent
 	cDWRReceived
 	cDWAReceived
-	cInFlight // a level, stored as its two's complement
-	cRTT      // moving average of round trips, ns
-	numCounters
+	cInFlight   // a level, stored as its two's complement
+	cRTT        // moving average of round trips, ns
+	cLatSum     // sum of round trips, ns
+	cLat0       // the first of LatencyBuckets latency buckets
+	numCounters = cLat0 + LatencyBuckets
 )
 
 // connStats is a connection's statistics: counters written by the loop in c and published in pub
@@ -285,6 +338,9 @@ func (s *connStats) setPeer(host, realm string) {
 
 // rtt folds one round trip into the moving average (weight 1/8, as TCP's SRTT). Loop only.
 func (s *connStats) rtt(ns int64) {
+	ns = max(ns, 0)
+	s.c[cLatSum] += uint64(ns)
+	s.c[cLat0+latencyBucket(uint64(ns))]++ // dirty: the add below marks it
 	old := int64(s.c[cRTT])
 	if old == 0 {
 		s.add(cRTT, uint64(ns))
@@ -315,7 +371,7 @@ func (s *connStats) countAnswer(a *s13.Answer) {
 // counters reads the published counters. Safe for concurrent use.
 func (s *connStats) counters() Counters {
 	v := func(i int) uint64 { return s.pub[i].Load() }
-	return Counters{
+	c := Counters{
 		MessagesIn:       v(cMsgsIn),
 		MessagesOut:      v(cMsgsOut),
 		BytesIn:          v(cBytesIn),
@@ -349,6 +405,11 @@ func (s *connStats) counters() Counters {
 		UnknownBaseAnswers: v(cUnknownBase),
 		ProtocolErrors:     v(cFramingResets),
 	}
+	for i := range c.Latency.Buckets {
+		c.Latency.Buckets[i] = v(cLat0 + i)
+	}
+	c.Latency.SumNanos = v(cLatSum)
+	return c
 }
 
 // Stats returns the statistics of every connection, per DRA and in total. Safe for concurrent
@@ -362,6 +423,9 @@ func (e *Engine) Stats() Snapshot {
 		CallbackPanics: e.callbackPanics.Load(),
 		CallbackExits:  e.callbackExits.Load(),
 		TimerWakeups:   e.alarm.Rings(),
+		InboxDepth:     int(e.inboxDepth.Load()),
+		Busy:           e.refusedBusy.Load(),
+		NoConnection:   e.refusedNoConn.Load(),
 	}
 	for _, d := range e.dras {
 		ds := DRAStats{Name: d.name, Address: d.addr, Priority: d.cfg.Priority, Connections: len(d.peers)}

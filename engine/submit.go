@@ -112,6 +112,12 @@ func (e *Engine) submit(s *submission) error {
 	default:
 		err = ErrClosed
 	}
+	switch err {
+	case ErrBusy:
+		e.refusedBusy.Add(1)
+	case ErrNoConnection:
+		e.refusedNoConn.Add(1)
+	}
 	e.finished()
 	return err
 }
