@@ -28,6 +28,8 @@ var (
 	errPrecisePacer = errors.New("precise pacer unavailable")
 	// errSoakSetup: a soak's faults could not be set up around its responders.
 	errSoakSetup = errors.New("soak setup")
+	// errObserve: a --metrics or --pprof address could not be listened on.
+	errObserve = errors.New("observability listener")
 )
 
 // usageError builds an error matching errUsage whose text is only the message.

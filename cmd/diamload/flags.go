@@ -65,6 +65,7 @@ type runOpts struct {
 	sampleSet       bool
 	sampleHook      func()    // run before each sample; nil but in tests
 	soak            *soakOpts // diamload soak; nil for run and selftest
+	observe         observeOpts
 
 	selftest bool
 	imeiSet  bool
@@ -78,6 +79,7 @@ type serveOpts struct {
 	rules       string
 	delay       delayValue
 	watchdog    time.Duration
+	observe     observeOpts
 }
 
 // stringList is a repeatable string flag.
@@ -199,6 +201,7 @@ func runFlags(fs *flag.FlagSet, o *runOpts, selftest bool) {
 	fs.DurationVar(&o.interval, "progress-interval", time.Second, "live progress period")
 	fs.StringVar(&o.pacer, "pacer", pacerPrecise, "open loop: how the pacer waits: precise (its own thread in ppoll with 1 ns timer slack: sends within tens of µs of the intended time) or coarse (Go timers: fewer wake-ups at high rates, up to about 1 ms late)")
 	fs.DurationVar(&o.sample, "sample", 0, "every `interval` of the measured window, record RSS, Go heap, goroutines, open fds and the counters (JSON samples, live line); at most --duration")
+	observeFlags(fs, &o.observe)
 	fs.IntVar(&o.procs, "procs", 0, "GOMAXPROCS during the run; 0 = 1 for the engine client against --dra peers (its work is one event loop), else the Go default")
 }
 
@@ -306,6 +309,9 @@ func (o *runOpts) check(name string) error {
 	if err := o.checkSample(name); err != nil {
 		return err
 	}
+	if err := o.observe.check(name); err != nil {
+		return err
+	}
 	if o.imei, err = parseIMEISpec(o.imei); err != nil {
 		return bad("%v", err)
 	}
@@ -365,6 +371,9 @@ func parseServeFlags(args []string) (*serveOpts, error) {
 	if o.watchdog < engine.MinDWRInterval {
 		return nil, bad("invalid --watchdog %v: want at least %v (RFC 3539)", o.watchdog, engine.MinDWRInterval)
 	}
+	if err := o.observe.check("serve"); err != nil {
+		return nil, err
+	}
 	return o, nil
 }
 
@@ -376,4 +385,5 @@ func serveFlags(fs *flag.FlagSet, o *serveOpts) {
 	fs.StringVar(&o.rules, "rules", "", "IMEI rules `file` (eir_rules.conf format; default: everything WHITELISTED)")
 	fs.Var(&o.delay, "delay", "answer delay when no rule sets one: fixed (2ms) or random in a range (1ms-5ms)")
 	fs.DurationVar(&o.watchdog, "watchdog", defaultWatchdog, "Tw, the DWR interval towards idle clients (at least 6s)")
+	observeFlags(fs, &o.observe)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hsdfat8/diam-gw/framing"
@@ -141,6 +142,25 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var obs *observer
+	if o.observe != (observeOpts{}) {
+		if obs, err = startObserver(o.observe.metrics, o.observe.pprof, stdout); err != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = r.Close(cctx)
+			return err
+		}
+		defer obs.close()
+		if err := obs.registerResponders([]*responder{r}); err != nil {
+			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = r.Close(cctx)
+			return err
+		}
+	}
+	var listening atomic.Bool // /healthz: 200 from here until the close begins
+	listening.Store(true)
+	obs.setReady(listening.Load)
 	delay := ""
 	if o.delay.max > 0 {
 		delay = ", default delay " + o.delay.String()
@@ -149,6 +169,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		o.originHost, o.originRealm, r.Addr(), r.rulesName, delay)
 	start := time.Now()
 	<-ctx.Done()
+	listening.Store(false)
 	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	cerr := r.Close(cctx)

@@ -8,6 +8,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/hsdfat8/diam-gw/metrics"
 	"github.com/hsdfat8/diam-gw/s13/eir"
 )
 
@@ -56,6 +57,7 @@ type session struct {
 	prog    *progressPrinter // nil with --quiet
 	sampler *sampler         // nil without --sample
 	faults  faults           // soak; nil otherwise
+	obs     *observer        // --metrics, --pprof; nil without either
 	tl      *timelineRun     // soak: the fault timeline, from the window's start
 	runCtx  context.Context  // ends the pacer and the reviver
 	cancel  context.CancelFunc
@@ -72,6 +74,9 @@ type session struct {
 func load(ctx context.Context, o *runOpts, stderr io.Writer) (*result, *recorder, error) {
 	s := &session{ctx: ctx, o: o, stderr: stderr, res: &result{opts: o, client: o.client, warmup: o.warmup}}
 	defer s.release()
+	if err := s.startObserver(); err != nil {
+		return nil, nil, err
+	}
 	if err := s.startTarget(); err != nil {
 		return nil, nil, err
 	}
@@ -86,6 +91,20 @@ func load(ctx context.Context, o *runOpts, stderr io.Writer) (*result, *recorder
 	s.drain()
 	s.close()
 	return s.res, s.r.rec, nil
+}
+
+// startObserver serves --metrics and --pprof until the run ends.
+func (s *session) startObserver() error {
+	if s.o.observe == (observeOpts{}) {
+		return nil
+	}
+	obs, err := startObserver(s.o.observe.metrics, s.o.observe.pprof, s.stderr)
+	if err != nil {
+		return err
+	}
+	s.obs = obs
+	s.undo = append(s.undo, obs.close)
+	return nil
 }
 
 // release undoes what the phases set up, newest first.
@@ -132,6 +151,9 @@ func (s *session) startTarget() error {
 			res.embedded = append(res.embedded, target)
 		}
 		s.policy = res.embedded[0].policy
+		if err := s.obs.registerResponders(res.embedded); err != nil {
+			return err
+		}
 	}
 	if o.soak != nil {
 		if err := s.startFaults(); err != nil {
@@ -200,6 +222,15 @@ func (s *session) startClient() error {
 	}
 	if err != nil {
 		return err
+	}
+	if ec, ok := s.cl.(engineClient); ok {
+		if err := s.obs.register(metrics.NewEngineCollector(ec.e)); err != nil {
+			_ = s.cl.Close(context.Background())
+			return err
+		}
+		s.obs.setReady(ec.e.Ready)
+	} else {
+		s.obs.setReady(func() bool { return true }) // the baseline reports no readiness (its WaitReady neither)
 	}
 	if o.cpuProfile != "" {
 		if s.profile, err = os.Create(o.cpuProfile); err != nil {
