@@ -71,6 +71,9 @@ func LatencyBound(i int) time.Duration {
 	return time.Duration(1) << (10 + i)
 }
 
+// latDirty is a uint32 mask of the buckets.
+var _ [32 - LatencyBuckets]struct{}
+
 // latencyBucket returns the bucket of a round trip of ns nanoseconds.
 func latencyBucket(ns uint64) int {
 	return min(bits.Len64(ns>>10), LatencyBuckets-1)
@@ -265,7 +268,10 @@ type connStats struct {
 	p     *draConn
 	c     [numCounters]uint64 // loop-owned
 	dirty bool                // c changed since the last publish
-	pub   [numCounters]atomic.Uint64
+	// latDirty has bit i set when latency bucket i changed since the last publish: a round
+	// publishes the one or two buckets it touched, not all LatencyBuckets.
+	latDirty uint32
+	pub      [numCounters]atomic.Uint64
 
 	state   atomic.Uint32
 	hold    atomic.Uint32 // a holdState
@@ -299,7 +305,12 @@ func (s *connStats) inFlight(d int64) { s.add(cInFlight, uint64(d)) }
 // publish makes the loop's counters visible to Stats. Loop only (or the closing goroutine once
 // the loop has stopped).
 func (s *connStats) publish() {
-	link.Publish(s.c[:], s.pub[:])
+	link.Publish(s.c[:cLat0], s.pub[:cLat0])
+	for m := s.latDirty; m != 0; m &= m - 1 {
+		i := cLat0 + bits.TrailingZeros32(m)
+		s.pub[i].Store(s.c[i])
+	}
+	s.latDirty = 0
 	s.dirty = false
 }
 
@@ -340,7 +351,9 @@ func (s *connStats) setPeer(host, realm string) {
 func (s *connStats) rtt(ns int64) {
 	ns = max(ns, 0)
 	s.c[cLatSum] += uint64(ns)
-	s.c[cLat0+latencyBucket(uint64(ns))]++ // dirty: the add below marks it
+	b := latencyBucket(uint64(ns))
+	s.c[cLat0+b]++ // dirty: the add below marks it
+	s.latDirty |= 1 << b
 	old := int64(s.c[cRTT])
 	if old == 0 {
 		s.add(cRTT, uint64(ns))
