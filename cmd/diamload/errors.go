@@ -30,6 +30,8 @@ var (
 	errSoakSetup = errors.New("soak setup")
 	// errObserve: a --metrics or --pprof address could not be listened on.
 	errObserve = errors.New("observability listener")
+	// errBadThreshold: a --threshold expression that does not parse (a usage error).
+	errBadThreshold = errors.New("bad threshold")
 )
 
 // usageError builds an error matching errUsage whose text is only the message.

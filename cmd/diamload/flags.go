@@ -66,6 +66,9 @@ type runOpts struct {
 	sampleHook      func()    // run before each sample; nil but in tests
 	soak            *soakOpts // diamload soak; nil for run and selftest
 	observe         observeOpts
+	thresholds      thresholdList
+	csvOut          string
+	htmlOut         string
 
 	selftest bool
 	imeiSet  bool
@@ -202,6 +205,9 @@ func runFlags(fs *flag.FlagSet, o *runOpts, selftest bool) {
 	fs.StringVar(&o.pacer, "pacer", pacerPrecise, "open loop: how the pacer waits: precise (its own thread in ppoll with 1 ns timer slack: sends within tens of µs of the intended time) or coarse (Go timers: fewer wake-ups at high rates, up to about 1 ms late)")
 	fs.DurationVar(&o.sample, "sample", 0, "every `interval` of the measured window, record RSS, Go heap, goroutines, open fds and the counters (JSON samples, live line); at most --duration")
 	observeFlags(fs, &o.observe)
+	fs.Var(&o.thresholds, "threshold", "pass `condition` on the report, repeatable: p50|p90|p99|p999|max|mean <|<=|>|>= duration, error_rate < ratio, throughput > ECR/s (p99<5ms, error_rate<0.001, throughput>50000); a failed one exits 99")
+	fs.StringVar(&o.csvOut, "csv", "", "write one row per second of the measured window to `file`")
+	fs.StringVar(&o.htmlOut, "html", "", "write a self-contained HTML report to `file`")
 	fs.IntVar(&o.procs, "procs", 0, "GOMAXPROCS during the run; 0 = 1 for the engine client against --dra peers (its work is one event loop), else the Go default")
 }
 

@@ -52,7 +52,7 @@ usage: diamload <command> [flags]
   diamload <command> -h      the flags of a command (-x and --x both work)
 
 exit codes: 0 ok, 1 runtime failure, 2 usage error, 99 a check failed
-            (--max-error-ratio, or a selftest or soak check)
+            (--max-error-ratio, --threshold, or a selftest or soak check)
 `
 
 // run is main without the process: tests call it with their own context and writers.
@@ -142,6 +142,7 @@ func runCommand(ctx context.Context, name string, args []string, stdout, stderr 
 	case "soak":
 		addSoakChecks(rp, res)
 	}
+	rp.addThresholdChecks(o.thresholds)
 	human := stdout
 	switch o.jsonOut {
 	case "":
