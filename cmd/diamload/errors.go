@@ -32,6 +32,8 @@ var (
 	errObserve = errors.New("observability listener")
 	// errBadThreshold: a --threshold expression that does not parse (a usage error).
 	errBadThreshold = errors.New("bad threshold")
+	// errBadReport: a report given to merge that cannot be read or merged.
+	errBadReport = errors.New("bad report")
 )
 
 // usageError builds an error matching errUsage whose text is only the message.

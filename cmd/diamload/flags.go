@@ -74,6 +74,9 @@ type runOpts struct {
 	imeiSet  bool
 }
 
+// wantsSeries: the run keeps its per-second rows, for a file that shows them or a merge.
+func (o *runOpts) wantsSeries() bool { return o.csvOut != "" || o.htmlOut != "" || o.jsonOut != "" }
+
 // serveOpts are the options of serve.
 type serveOpts struct {
 	listen      string

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -81,3 +83,24 @@ func writeFile(path, text string) error { return os.WriteFile(path, []byte(text)
 // Every goroutine a run starts (pacer, reviver, progress, engine, embedded EIR) ends with it;
 // gnet's process-wide ants pool is the exception.
 func TestMain(m *testing.M) { leakcheck.VerifyTestMain(m) }
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func readCSV(t *testing.T, path string) [][]string {
+	t.Helper()
+	recs, err := csv.NewReader(strings.NewReader(readFile(t, path))).ReadAll()
+	require.NoError(t, err)
+	return recs
+}
+
+func atou(t *testing.T, s string) uint64 {
+	t.Helper()
+	n, err := strconv.ParseUint(s, 10, 64)
+	require.NoError(t, err)
+	return n
+}

@@ -7,6 +7,7 @@
 //	diamload serve    [flags]  answer as an S13 EIR
 //	diamload selftest [flags]  run against an embedded EIR on loopback and check every answer
 //	diamload soak     [flags]  run for long through a fault timeline, check exactly-once and trends
+//	diamload merge    files…   add the JSON reports of several instances into one
 //
 // Exit codes: 0 ok, 1 runtime failure, 2 usage error, 99 a check failed.
 package main
@@ -49,6 +50,9 @@ usage: diamload <command> [flags]
                              resources; fail on a request not completed exactly once, a wrong
                              answer or a resource that keeps growing
 
+  diamload merge a.json b.json … [--json F] [--html F]
+                             add the JSON reports of several instances into one
+
   diamload <command> -h      the flags of a command (-x and --x both work)
 
 exit codes: 0 ok, 1 runtime failure, 2 usage error, 99 a check failed
@@ -67,11 +71,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runCommand(ctx, cmd, args, stdout, stderr)
 	case "serve":
 		err = serve(ctx, args, stdout, stderr)
+	case "merge":
+		err = mergeCommand(ctx, args, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK
 	default:
-		err = usagef("diamload: unknown command %q (want run, serve, selftest or soak; see diamload -h)", cmd)
+		err = usagef("diamload: unknown command %q (want run, serve, selftest, soak or merge; see diamload -h)", cmd)
 	}
 	if errors.Is(err, flag.ErrHelp) {
 		commandUsage(stdout, cmd)
@@ -94,6 +100,9 @@ func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), 
 func commandUsage(w io.Writer, cmd string) {
 	fs := newFlagSet(cmd)
 	switch cmd {
+	case "merge":
+		mergeUsage(w)
+		return
 	case "serve":
 		fmt.Fprint(w, "usage: diamload serve [flags]\n\nAnswer ECRs as an S13 EIR until SIGINT/SIGTERM, then DPR the clients and print statistics.\n\n")
 		var o serveOpts
@@ -143,8 +152,14 @@ func runCommand(ctx context.Context, name string, args []string, stdout, stderr 
 		addSoakChecks(rp, res)
 	}
 	rp.addThresholdChecks(o.thresholds)
+	return writeRunReport(rp, o.jsonOut, o.csvOut, o.htmlOut, o.quiet, stdout, stderr)
+}
+
+// writeRunReport writes the report where the flags say (JSON to a file or stdout, CSV, HTML;
+// the text to stdout, or to stderr when stdout carries the JSON) and fails when a check did.
+func writeRunReport(rp *report, jsonOut, csvOut, htmlOut string, quiet bool, stdout, stderr io.Writer) error {
 	human := stdout
-	switch o.jsonOut {
+	switch jsonOut {
 	case "":
 	case "-":
 		// stdout carries only the JSON; the human report goes to stderr unless --quiet.
@@ -152,21 +167,16 @@ func runCommand(ctx context.Context, name string, args []string, stdout, stderr 
 			return err
 		}
 		human = nil
-		if !o.quiet {
+		if !quiet {
 			human = stderr
 		}
 	default:
-		f, err := os.Create(o.jsonOut)
-		if err != nil {
-			return fmt.Errorf("--json: %w", err)
+		if err := writeTo("json", jsonOut, rp.writeJSON); err != nil {
+			return err
 		}
-		werr := rp.writeJSON(f)
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
-		}
-		if werr != nil {
-			return fmt.Errorf("--json: %w", werr)
-		}
+	}
+	if err := rp.writeFiles(csvOut, htmlOut); err != nil {
+		return err
 	}
 	if human != nil {
 		rp.writeText(human)

@@ -70,6 +70,10 @@ type recorder struct {
 	lat *hdrhistogram.Histogram // response time: from the intended send time (= service time in closed loop)
 	svc *hdrhistogram.Histogram // open loop: service time, from the actual submission
 	lag *hdrhistogram.Histogram // open loop: send lag, submission - intended
+	// sec is lat's values of the current second (--csv, --html, --json); nil without. The series
+	// goroutine swaps it for an empty one each second, so the per-request cost is one more
+	// RecordValue, and encoding happens off the lock.
+	sec *hdrhistogram.Histogram
 
 	c counts
 }
@@ -112,7 +116,32 @@ func (r *recorder) reset() {
 		r.svc.Reset()
 		r.lag.Reset()
 	}
+	if r.sec != nil {
+		r.sec.Reset()
+	}
 	r.c = counts{}
+}
+
+// newHist is a histogram of the recorder's geometry.
+func (r *recorder) newHist() *hdrhistogram.Histogram {
+	return hdrhistogram.New(histLowestUS, r.maxUS, histSigFigs)
+}
+
+// enableSeries starts recording the per-second histogram. Call it before traffic starts.
+func (r *recorder) enableSeries() {
+	r.mu.Lock()
+	r.sec = r.newHist()
+	r.mu.Unlock()
+}
+
+// swapSecond replaces the per-second histogram with empty (of newHist's geometry) and returns
+// the one it replaces, with the books at that instant.
+func (r *recorder) swapSecond(empty *hdrhistogram.Histogram) (*hdrhistogram.Histogram, books) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.sec
+	r.sec = empty
+	return h, books{requests: r.c.requests, answers: r.c.answers, errs: r.c.errs, inFlight: r.c.inFlight}
 }
 
 // Requests are counted when they are attempted, before the client's Go: a request's
@@ -226,6 +255,9 @@ func (r *recorder) complete(c *call, a *s13.Answer, err error, now int64) {
 		r.c.clamped++
 	}
 	_ = r.lat.RecordValue(v)
+	if r.sec != nil {
+		_ = r.sec.RecordValue(v)
+	}
 	if r.openLoop {
 		v, _ = r.clampUS(now - c.sent)
 		_ = r.svc.RecordValue(v)
@@ -274,6 +306,27 @@ func (r *recorder) progress() progress {
 	}
 	p.p99US = r.lat.ValueAtQuantile(99)
 	return p
+}
+
+// encoded returns the histograms in HDR's V2 compressed encoding (base64), "" for those the
+// run does not keep: a merge adds them (merge.go).
+func (r *recorder) encoded() (lat, svc, lag string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lat = encodeHist(r.lat)
+	if r.openLoop {
+		svc, lag = encodeHist(r.svc), encodeHist(r.lag)
+	}
+	return lat, svc, lag
+}
+
+// encodeHist is h in HDR's V2 compressed encoding, base64 as Decode reads it.
+func encodeHist(h *hdrhistogram.Histogram) string {
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil { // only for an unknown version
+		return ""
+	}
+	return string(b)
 }
 
 // final returns a copy of the counters and the percentile summaries.

@@ -52,6 +52,9 @@ type report struct {
 	ThroughputRPS   float64 `json:"throughput_rps"`    // answers / duration_s
 
 	LatencyUS        percentiles  `json:"latency_us"`
+	LatencyHDR       string       `json:"latency_hdr,omitempty"` // latency_us's histogram: HDR V2 compressed, base64 (for merge)
+	ServiceHDR       string       `json:"service_latency_hdr,omitempty"`
+	SendLagHDR       string       `json:"send_lag_hdr,omitempty"`
 	LatencyPolicy    string       `json:"latency_policy"`
 	ServiceLatencyUS *percentiles `json:"service_latency_us,omitempty"`
 	SendLagUS        *percentiles `json:"send_lag_us,omitempty"`
@@ -69,6 +72,7 @@ type report struct {
 
 	SampleIntervalS float64  `json:"sample_interval_s,omitempty"` // --sample
 	Samples         []sample `json:"samples,omitempty"`           // at t=0, each interval, and the window's end
+	Timeline        []second `json:"timeline,omitempty"`          // one row per second of the measured window (--csv, --html, --json)
 
 	ExpectationsChecked   uint64 `json:"expectations_checked"`
 	ExpectationMismatches uint64 `json:"expectation_mismatches"`
@@ -79,6 +83,7 @@ type report struct {
 	Responders  []*responderReport `json:"responders,omitempty"` // each of them, when more than one (soak)
 	Soak        *soakReport        `json:"soak,omitempty"`
 	CloseError  string             `json:"close_error,omitempty"`
+	MergedFrom  []string           `json:"merged_from,omitempty"` // merge: the input reports
 	Checks      []check            `json:"checks"`
 	Passed      bool               `json:"passed"`
 }
@@ -102,6 +107,16 @@ func errorCountsOf(errs *[numErrKinds]uint64) errorCounts {
 		Closed:         errs[errClosed],
 		Other:          errs[errOther],
 	}
+}
+
+// add adds o's counts to e (merge).
+func (e *errorCounts) add(o *errorCounts) {
+	e.Timeout += o.Timeout
+	e.Busy += o.Busy
+	e.NoConnection += o.NoConnection
+	e.ConnectionLost += o.ConnectionLost
+	e.Closed += o.Closed
+	e.Other += o.Other
 }
 
 func (e errorCounts) total() uint64 {
@@ -145,6 +160,8 @@ func buildReport(command string, res *result, rec *recorder) *report {
 	rp.setOutcomes(&c, res.duplicates)
 	rp.setTiming(res, &c)
 	rp.setLatency(&c, lat, svc, lag, res.unmatchedAnswers)
+	rp.LatencyHDR, rp.ServiceHDR, rp.SendLagHDR = rec.encoded()
+	rp.Timeline = res.timeline
 	rp.setCost(res, &c)
 	rp.setSamples(res)
 	rp.setExpectations(&c)
@@ -335,6 +352,10 @@ func (rp *report) writeRun(w io.Writer) {
 		mode = fmt.Sprintf("open loop at %g ECR/s, at most %d in flight", rp.OfferedRPS, rp.Concurrency)
 	}
 	fmt.Fprintf(w, "diamload %s: %s client, %s → %s; GOMAXPROCS %d of %d CPUs\n", rp.Command, rp.Client, mode, target, rp.GOMAXPROCS, rp.CPUs)
+	if len(rp.MergedFrom) > 0 {
+		fmt.Fprintf(w, "merged from %d reports: %s\n", len(rp.MergedFrom), strings.Join(rp.MergedFrom, ", "))
+		return
+	}
 	fmt.Fprintf(w, "payload: IMEI %s, IMSI %s, seed %d", rp.IMEI, rp.IMSI, rp.Seed)
 	if rp.WarmupS > 0 {
 		fmt.Fprintf(w, ", warm-up %.3gs excluded", rp.WarmupS)

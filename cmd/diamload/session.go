@@ -34,6 +34,7 @@ type result struct {
 	pacer            string // open loop: the pacer's sleeper
 	pacerWakes       int64
 	samples          []sample     // --sample
+	timeline         []second     // --csv, --html, --json: per second
 	faults           []faultEvent // soak: the timeline as it went
 	duplicates       uint64       // second completions of a request
 }
@@ -56,6 +57,7 @@ type session struct {
 	slots   []call
 	prog    *progressPrinter // nil with --quiet
 	sampler *sampler         // nil without --sample
+	series  *series          // nil without --csv, --html or --json
 	faults  faults           // soak; nil otherwise
 	obs     *observer        // --metrics, --pprof; nil without either
 	tl      *timelineRun     // soak: the fault timeline, from the window's start
@@ -240,6 +242,9 @@ func (s *session) startClient() error {
 		s.undo = append(s.undo, func() { s.profile.Close() })
 	}
 	s.r, s.slots = newRunner(o, s.cl, s.pay)
+	if o.wantsSeries() {
+		s.r.rec.enableSeries()
+	}
 	if !o.quiet {
 		s.prog = startProgress(s.r, s.stderr, o.interval)
 	}
@@ -264,6 +269,9 @@ func (s *session) beginMeasure() {
 	}
 	if o.sample > 0 {
 		s.sampler = startSampler(r, o.sample, o.duration, o.sampleHook)
+	}
+	if o.wantsSeries() {
+		s.series = startSeries(r)
 	}
 	if s.faults != nil {
 		s.tl = startTimeline(s.runCtx, r, o, s.faults)
@@ -363,6 +371,9 @@ func (s *session) drain() {
 	}
 	if s.sampler != nil {
 		res.samples = s.sampler.stop()
+	}
+	if s.series != nil {
+		res.timeline = s.series.stop()
 	}
 	if s.prog != nil {
 		s.prog.stop()

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"sync"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// The per-second series of the measured window (--csv, --html, and the JSON report's timeline):
+// a goroutine of its own, once a second, swaps the recorder's per-second histogram for an empty
+// one and takes the books; it summarises and encodes the full one off the recorder's lock.
+
+// second is one row of the series: what happened in (t_s - dur_s, t_s] of the measured window.
+type second struct {
+	AtS      float64     `json:"t_s"`   // end of the interval, since the window's start
+	DurS     float64     `json:"dur_s"` // its length: 1 s but the last, or on a late tick
+	Requests uint64      `json:"requests"`
+	Answers  uint64      `json:"answers"`
+	Errors   errorCounts `json:"errors"`
+	RPS      float64     `json:"ecr_per_s"` // answers / dur_s
+	P50      int64       `json:"p50_us"`
+	P90      int64       `json:"p90_us"`
+	P99      int64       `json:"p99_us"`
+	Max      int64       `json:"max_us"`
+	Count    int64       `json:"latency_count"` // latencies recorded (answers and timeouts)
+	HDR      string      `json:"hdr,omitempty"` // the interval's histogram, for merge
+}
+
+// series takes the rows of one run.
+type series struct {
+	r      *runner
+	spare  *hdrhistogram.Histogram // the goroutine's: the next empty histogram
+	last   books
+	lastAt time.Duration
+	rows   []second
+	stopCh chan struct{}
+	done   chan struct{}
+	once   sync.Once
+}
+
+// startSeries starts the rows at the window's start (r.startedAt, the recorder's books empty).
+func startSeries(r *runner) *series {
+	s := &series{r: r, spare: r.rec.newHist(), stopCh: make(chan struct{}), done: make(chan struct{})}
+	go s.run()
+	return s
+}
+
+func (s *series) run() {
+	defer close(s.done)
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	for k := time.Duration(2); ; k++ {
+		select {
+		case <-t.C:
+			s.take()
+			t.Reset(max(k*time.Second-s.elapsed(), 0))
+		case <-s.stopCh:
+			return
+		}
+	}
+}
+
+func (s *series) elapsed() time.Duration { return time.Duration(s.r.clock() - s.r.startedAt) }
+
+// take closes the current interval: its row from the swapped-out histogram and the books' change.
+func (s *series) take() {
+	at := s.elapsed()
+	h, b := s.r.rec.swapSecond(s.spare)
+	row := rowOf(h, b, s.last, at, at-s.lastAt)
+	h.Reset()
+	s.spare, s.last, s.lastAt = h, b, at
+	s.rows = append(s.rows, row)
+}
+
+// rowOf builds the row of an interval from its histogram and the books at its two ends.
+func rowOf(h *hdrhistogram.Histogram, now, before books, at, dur time.Duration) second {
+	var errs [numErrKinds]uint64
+	for i := range errs {
+		errs[i] = now.errs[i] - before.errs[i]
+	}
+	row := second{AtS: round3(at.Seconds()), DurS: round3(dur.Seconds()), Requests: now.requests - before.requests,
+		Answers: now.answers - before.answers, Errors: errorCountsOf(&errs)}
+	row.setLatency(h, dur.Seconds())
+	return row
+}
+
+// setLatency fills the row's rate and percentiles from its histogram.
+func (row *second) setLatency(h *hdrhistogram.Histogram, durS float64) {
+	if durS > 0 {
+		row.RPS = round1(float64(row.Answers) / durS)
+	}
+	p := summarize(h)
+	row.P50, row.P90, row.P99, row.Max, row.Count = p.P50, p.P90, p.P99, p.Max, p.Count
+	row.HDR = encodeHist(h)
+}
+
+// stop closes the last interval (the window is over: call after the drain) and returns the rows.
+// Later calls return the same rows.
+func (s *series) stop() []second {
+	s.once.Do(func() {
+		close(s.stopCh)
+		<-s.done
+		if s.elapsed() > s.lastAt || len(s.rows) == 0 {
+			s.take()
+		}
+	})
+	return s.rows
+}

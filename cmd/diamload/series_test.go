@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"encoding/csv"
+	"strconv"
+	"testing"
+	"time"
+
+	hdrhistogram "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hsdfat8/diam-gw/engine"
+	"github.com/hsdfat8/diam-gw/framing"
+	"github.com/hsdfat8/diam-gw/s13"
+)
+
+// feed completes n requests of epoch 0 with latencies lat(i) µs, and errs timeouts-free errors.
+func feed(rec *recorder, lats []int64, errs int) {
+	ok := &s13.Answer{ResultCode: framing.Success, HasEquipmentStatus: true, EquipmentStatus: s13.Whitelisted}
+	for _, us := range lats {
+		rec.attempt(0)
+		rec.completed(&call{}, ok, nil, us*int64(time.Microsecond))
+	}
+	for range errs {
+		rec.attempt(0)
+		rec.completed(&call{}, nil, engine.ErrConnectionLost, 0)
+	}
+}
+
+// Each row holds only its own second: the books' change and the latencies recorded in it.
+func TestSeriesRows(t *testing.T) {
+	rec := newRecorder(time.Minute, false)
+	rec.enableSeries()
+	r := &runner{base: time.Now(), rec: rec}
+	s := &series{r: r, spare: rec.newHist(), stopCh: make(chan struct{}), done: make(chan struct{})}
+
+	first := []int64{100, 200, 300, 400}
+	feed(rec, first, 1)
+	s.take()
+	second := []int64{5000, 6000}
+	feed(rec, second, 3)
+	s.take()
+	third := []int64{50}
+	feed(rec, third, 0)
+	s.take()
+	rows := s.rows
+	require.Len(t, rows, 3)
+	want := func(lats []int64) *hdrhistogram.Histogram {
+		h := rec.newHist()
+		for _, v := range lats {
+			require.NoError(t, h.RecordValue(v))
+		}
+		return h
+	}
+	for i, c := range []struct {
+		lats []int64
+		errs uint64
+	}{{first, 1}, {second, 3}, {third, 0}} {
+		row, h := rows[i], want(c.lats)
+		assert.Equal(t, uint64(len(c.lats))+c.errs, row.Requests, "row %d", i)
+		assert.Equal(t, uint64(len(c.lats)), row.Answers, "row %d", i)
+		assert.Equal(t, c.errs, row.Errors.ConnectionLost, "row %d", i)
+		assert.Equal(t, h.ValueAtQuantile(50), row.P50, "row %d", i)
+		assert.Equal(t, h.ValueAtQuantile(99), row.P99, "row %d", i)
+		assert.Equal(t, h.Max(), row.Max, "row %d", i)
+		assert.Equal(t, int64(len(c.lats)), row.Count, "row %d", i)
+	}
+	assert.Greater(t, rows[1].AtS, rows[0].AtS)
+
+	var b bytes.Buffer
+	require.NoError(t, writeCSV(&b, rows))
+	recs, err := csv.NewReader(&b).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, recs, 4)
+	assert.Equal(t, csvHeader, recs[0])
+	col := map[string]int{}
+	for i, n := range recs[0] {
+		col[n] = i
+	}
+	assert.Equal(t, []string{"5", "4", "1", "0", "1"}, []string{recs[1][col["requests"]], recs[1][col["answers"]],
+		recs[1][col["errors"]], recs[1][col["timeout"]], recs[1][col["connection_lost"]]})
+	assert.Equal(t, []string{"5", "2", "3", "3"}, []string{recs[2][col["requests"]], recs[2][col["answers"]],
+		recs[2][col["errors"]], recs[2][col["connection_lost"]]})
+	assert.Equal(t, strconv.FormatInt(want(second).Max(), 10), recs[2][col["max_us"]])
+	assert.Equal(t, strconv.FormatInt(want(first).ValueAtQuantile(50), 10), recs[1][col["p50_us"]])
+}
+
+// A run with --csv writes one row per second of its window, and the rows add up to the report.
+func TestCSVRun(t *testing.T) {
+	path := t.TempDir() + "/r.csv"
+	js := t.TempDir() + "/r.json"
+	code, _, stderr := cli(t, ctxT(t, time.Minute), "run", "-d", "2500ms", "--rate", "400", "--quiet", "--csv", path, "--json", js)
+	require.Equal(t, exitOK, code, stderr)
+	recs := readCSV(t, path)
+	require.GreaterOrEqual(t, len(recs), 1+3, "a row per second and the last part: %v", recs)
+	rp, _ := decodeReport(t, readFile(t, js))
+	var requests, answers uint64
+	for _, r := range recs[1:] {
+		requests += atou(t, r[2])
+		answers += atou(t, r[3])
+	}
+	assert.Equal(t, rp.Requests, requests)
+	assert.Equal(t, rp.Answers, answers)
+	assert.Equal(t, "1", recs[1][0][:1], "the first row ends about a second in: %v", recs[1])
+}
