@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,6 +34,9 @@ func parseMergeFlags(args []string) (*mergeOpts, error) {
 	mergeFlags(fs, o)
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, flag.ErrHelp
+			}
 			return nil, usagef("diamload merge: %v (see diamload merge -h)", err)
 		}
 		if fs.NArg() == 0 {

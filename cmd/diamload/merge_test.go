@@ -145,3 +145,10 @@ func TestMergeBadInput(t *testing.T) {
 	code, _, _ = cli(t, ctxT(t, time.Minute), "merge", good, "--threshold", "p99<0s")
 	assert.Equal(t, exitThreshold, code)
 }
+
+func TestMergeHelp(t *testing.T) {
+	code, out, _ := cli(t, ctxT(t, time.Minute), "merge", "-h")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, out, "usage: diamload merge")
+	assert.Contains(t, out, "-threshold")
+}

@@ -104,6 +104,30 @@ func (s *series) stop() []second {
 		if s.elapsed() > s.lastAt || len(s.rows) == 0 {
 			s.take()
 		}
+		s.rows = foldShortTail(s.rows)
 	})
 	return s.rows
+}
+
+// minTailS: a last interval shorter than this (the drain's few answers after the last whole
+// second) joins the row before it, whose rate and percentiles it would otherwise swamp with noise.
+const minTailS = 0.5
+
+// foldShortTail joins a last row shorter than minTailS to the one before.
+func foldShortTail(rows []second) []second {
+	n := len(rows)
+	if n < 2 || rows[n-1].DurS >= minTailS {
+		return rows
+	}
+	a, b := &rows[n-2], &rows[n-1]
+	var h histSum
+	if h.add(a.HDR, "") != nil || h.add(b.HDR, "") != nil || h.h == nil {
+		return rows // not ours to fail on: the rows stay apart
+	}
+	a.AtS, a.DurS = b.AtS, round3(a.DurS+b.DurS)
+	a.Requests += b.Requests
+	a.Answers += b.Answers
+	a.Errors.add(&b.Errors)
+	a.setLatency(h.h, a.DurS)
+	return rows[:n-1]
 }

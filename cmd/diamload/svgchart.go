@@ -53,19 +53,13 @@ func (c *chart) svg() string {
 	}
 	sx := scaler(x0, x1, c.logX, padL, padL+plotW)
 	sy := scaler(y0, y1, c.logY, padT+plotH, padT)
-	for i := 0; i <= chartTicks; i++ {
-		fy := y0 + (y1-y0)*float64(i)/chartTicks
-		fx := x0 + (x1-x0)*float64(i)/chartTicks
-		if c.logY {
-			fy = math.Pow(10, math.Log10(y0)+(math.Log10(y1)-math.Log10(y0))*float64(i)/chartTicks)
-		}
-		if c.logX {
-			fx = math.Pow(10, math.Log10(x0)+(math.Log10(x1)-math.Log10(x0))*float64(i)/chartTicks)
-		}
-		py, px := sy(fy), sx(fx)
+	for _, fy := range ticks(y0, y1, c.logY) {
+		py := sy(fy)
 		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="%s"/>`, padL, py, padL+plotW, py, gridGrey)
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" %s text-anchor="end">%s</text>`, padL-6, py+4, chartFont, html.EscapeString(c.yTick(fy)))
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" %s text-anchor="middle">%s</text>`, px, padT+plotH+16, chartFont, html.EscapeString(c.xTick(fx)))
+	}
+	for _, fx := range ticks(x0, x1, c.logX) {
+		fmt.Fprintf(&b, `<text x="%.1f" y="%d" %s text-anchor="middle">%s</text>`, sx(fx), padT+plotH+16, chartFont, html.EscapeString(c.xTick(fx)))
 	}
 	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="%s"/>`, padL, padT, plotW, plotH, chartAxisColor)
 	fmt.Fprintf(&b, `<text x="%d" y="%d" %s text-anchor="middle">%s</text>`, padL+plotW/2, chartH-6, chartFont, html.EscapeString(c.xLabel))
@@ -85,6 +79,29 @@ func (c *chart) svg() string {
 	}
 	b.WriteString(`</svg>`)
 	return b.String()
+}
+
+// ticks are an axis's labelled values: 1, 2 and 5 times the powers of ten inside [lo, hi] on a
+// log scale (its ends when fewer than two fall inside), else chartTicks+1 evenly spaced.
+func ticks(lo, hi float64, log bool) []float64 {
+	var out []float64
+	if log {
+		for k := math.Floor(math.Log10(lo)); k <= math.Ceil(math.Log10(hi)); k++ {
+			for _, m := range []float64{1, 2, 5} {
+				if v := m * math.Pow(10, k); v >= lo && v <= hi {
+					out = append(out, v)
+				}
+			}
+		}
+		if len(out) >= 2 {
+			return out
+		}
+		return []float64{lo, hi}
+	}
+	for i := 0; i <= chartTicks; i++ {
+		out = append(out, lo+(hi-lo)*float64(i)/chartTicks)
+	}
+	return out
 }
 
 // bounds is the range of vs (positive ones on a log scale), never empty.
