@@ -43,11 +43,11 @@ func (s *sentReq) answeredBy(h *framing.Header) bool {
 // any message resets Tw). The warning is rate-limited: a peer can send these in a loop.
 func (p *draConn) unknownBase(h *framing.Header, now int64) {
 	p.stats.inc(cUnknownBase)
-	if ok, n := p.warns.Allow(now); ok {
+	if ok, n := p.allow(recUnknownBase, now); ok {
 		err := &Error{Err: ErrUnknownAnswer, DRA: p.dra.name, Conn: p.index,
 			Cause: fmt.Errorf("command %d, Hop-by-Hop %#x, End-to-End %#x", h.Code, h.HopByHop, h.EndToEnd)}
 		p.stats.setError(err)
-		p.e.log.Warn("answer dropped", "dra", p.dra.name, "conn", p.index, "err", err, "suppressed", n)
+		p.log.Warn("base answer dropped", "err", err, "suppressed", n)
 	}
 	p.step(fsm.Event{Kind: fsm.EvMessage}, nil)
 }

@@ -102,7 +102,7 @@ func (p *draConn) dialFailed(attempt uint64, err error) {
 	}
 	p.dialCancel = nil
 	p.stats.setError(err)
-	p.e.log.Warn("connect failed", "dra", p.dra.name, "conn", p.index, "addr", p.dra.addr, "err", err)
+	p.log.Warn("connect failed", "addr", p.dra.addr, "err", err)
 	p.step(fsm.Event{Kind: fsm.EvConnectFailed}, nil)
 }
 

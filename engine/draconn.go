@@ -3,13 +3,13 @@ package engine
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/link"
-	"github.com/hsdfat8/diam-gw/internal/ratelog"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/panjf2000/gnet/v2"
@@ -48,9 +48,11 @@ type draConn struct {
 	deadline int64       // when the FSM deadline expires, 0 when none
 	gen      uint32      // the FSM generation of that deadline
 
-	hold  peerHold // not routed to after a CEA and during the peer's REOPEN (peerreopen.go)
-	stats connStats
-	warns ratelog.Limiter // log records the peer's messages cause
+	hold    peerHold // not routed to after a CEA and during the peer's REOPEN (peerreopen.go)
+	stats   connStats
+	warns   peerLogs     // limits the log records the peer's messages cause (logs.go)
+	log     *slog.Logger // this connection's records: dra, conn, and the peer once known
+	baseLog *slog.Logger // dra and conn only
 }
 
 // step feeds ev to the state machine and carries out its output; req is the header of the
@@ -86,8 +88,10 @@ func (p *draConn) apply(ev fsm.Event, out fsm.Output, req *framing.Header) {
 	if out.To != out.From {
 		// Announced after the actions ran, so an observer sees the connection usable (or not)
 		// by the time it hears of the state.
-		e.log.Info("connection state", "dra", p.dra.name, "conn", p.index, "from", out.From.String(),
-			"to", out.To.String(), "event", ev.Kind.String())
+		p.logState(ev, out.From, out.To)
+		if out.To == fsm.Reconnecting && out.Arm {
+			p.log.Info("reconnect backoff", "delay", out.After, "attempt", p.m.Attempts())
+		}
 		if f := e.cfg.OnStateChange; f != nil {
 			e.notify(f, StateChange{DRA: p.dra.name, Conn: p.index, From: out.From, To: out.To, Event: ev.Kind, Time: timeNow()})
 		}
@@ -123,6 +127,7 @@ func (p *draConn) act(a fsm.Action, req *framing.Header) {
 	case fsm.ActSendDPR:
 		h, x := p.issue(&p.sent.dpr)
 		p.write(framing.AppendDPR(p.buf(), h, x, &p.id, framing.Rebooting))
+		p.log.Info("DPR sent", "cause", framing.Rebooting.String())
 	case fsm.ActClose:
 		p.closeConn(false)
 	case fsm.ActCancelDial:
@@ -223,7 +228,7 @@ func (p *draConn) reply(b []byte) {
 		p.stats.inc(cSlowPeerCloses)
 		p.stats.setError(&Error{Err: ErrSlowPeer, DRA: p.dra.name, Conn: p.index,
 			Cause: fmt.Errorf("answering would leave %d bytes unsent, more than MaxOutboundBytes %d", n, p.e.cfg.MaxOutboundBytes)})
-		p.e.log.Warn("peer does not read its answers, resetting", "dra", p.dra.name, "conn", p.index, "unsent", n)
+		p.log.Warn("peer does not read its answers, resetting", "unsent", n)
 		p.closeConn(true) // what is queued will never be read: an RST drops it, a FIN would wait behind it
 		return
 	}

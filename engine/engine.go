@@ -175,6 +175,8 @@ func (e *Engine) newConn(d *dra, k int) *draConn {
 		frames:   link.Reassembler{Max: cfg.MaxMessageSize},
 	}
 	p.stats.p, p.frag.p, p.hold.p = p, p, p
+	p.baseLog = connLogger(e.log, d.name, k)
+	p.log = p.baseLog
 	p.tmpl = s13.NewECRTemplate(p.id.OriginHost, p.id.OriginRealm, cfg.DestinationRealm, cfg.DestinationHost, e.sessHi)
 	p.stats.setState(fsm.Disconnected)
 	return p

@@ -4,7 +4,40 @@ package engine
 // same service pass. Loop-owned (between two loops, the recovery goroutine's).
 type resendQueue struct {
 	queue []*request
-	spare []*request // the last pass's backing array, reused
+	spare []*request  // the last pass's backing array, reused
+	moved []moveCount // the pass's requests by where they left and went, for its records
+}
+
+// moveCount is how many requests of one resend pass left from and went to to (nil: parked, or
+// completed with an error).
+type moveCount struct {
+	from, to *draConn
+	n        int
+}
+
+// count notes one request moved from from to to.
+func (q *resendQueue) count(from, to *draConn) {
+	for i := range q.moved {
+		if m := &q.moved[i]; m.from == from && m.to == to {
+			m.n++
+			return
+		}
+	}
+	q.moved = append(q.moved, moveCount{from: from, to: to, n: 1})
+}
+
+// logMoves writes one record per pair of connections the pass moved requests between: a
+// failover is a handful of records however many requests it moves.
+func (q *resendQueue) logMoves() {
+	for i, m := range q.moved {
+		if m.to != nil {
+			m.from.log.Warn("failover", "requests", m.n, "to_dra", m.to.dra.name, "to_conn", m.to.index)
+		} else {
+			m.from.log.Warn("failover", "requests", m.n, "to", "none: parked or failed")
+		}
+		q.moved[i] = moveCount{}
+	}
+	q.moved = q.moved[:0]
 }
 
 func (q *resendQueue) add(r *request) { q.queue = append(q.queue, r) }
@@ -58,7 +91,11 @@ func (e *Engine) resend(now int64) {
 			from := r.failedFrom
 			r.failedFrom = nil
 			e.send(r, now, from)
+			if from != nil {
+				q.count(from, r.peer) // r.peer: nil once completed (putRequest) or parked
+			}
 		}
 		q.spare = batch[:0]
 	}
+	q.logMoves()
 }

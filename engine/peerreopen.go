@@ -81,14 +81,14 @@ func (h *peerHold) dwr(now int64) {
 		h.watchTill = 0
 		h.dwrs = 1
 		p.stats.inc(cPeerReopens)
-		p.e.log.Info("peer is reopening the connection: holding traffic until it has three DWAs",
-			"dra", p.dra.name, "conn", p.index)
+		p.log.Info("peer is reopening the connection: holding traffic until it has three DWAs")
 		h.set(holdReopen, now+p.e.peerReopenLimit())
 		p.e.failover(p) // the peer drops them: resent elsewhere, or parked until it is over
 	default:
 		return
 	}
 	if h.dwrs >= peerReopenDWRs {
+		p.log.Info("peer's REOPEN is over: routing to it after the settle", "dwrs", h.dwrs)
 		h.set(holdSettle, now+int64(peerSettle))
 	}
 }
@@ -122,8 +122,7 @@ func (h *peerHold) announce() {
 func (h *peerHold) Expire(int64) {
 	p := h.p
 	if h.state == holdReopen {
-		p.e.log.Warn("peer's REOPEN did not end in time: routing to it again", "dra", p.dra.name, "conn", p.index,
-			"dwrs", h.dwrs)
+		p.log.Warn("peer's REOPEN did not end in time: routing to it again", "dwrs", h.dwrs)
 	}
 	h.release()
 	if p.m.State().Usable() {

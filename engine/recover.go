@@ -184,8 +184,7 @@ func (e *Engine) resume() {
 		p.m = fsm.New(e.fsmCfg, e.rng.Uint64())
 		if from != fsm.Disconnected {
 			p.stats.setError(ErrLoopExited)
-			e.log.Info("connection state", "dra", p.dra.name, "conn", p.index, "from", from.String(),
-				"to", fsm.Disconnected.String(), "event", "LoopExited")
+			p.log.Info("connection state", "from", from.String(), "to", fsm.Disconnected.String(), "event", "LoopExited")
 			if f := e.cfg.OnStateChange; f != nil {
 				e.notify(f, StateChange{DRA: p.dra.name, Conn: p.index, From: from, To: fsm.Disconnected,
 					Event: fsm.EvTransportLost, Time: timeNow()})

@@ -46,7 +46,9 @@ func (p *draConn) framingError(err error) {
 	p.e.wheel.Stop(&p.frag.timer)
 	p.stats.inc(cFramingResets)
 	p.stats.setError(&Error{Err: ErrProtocol, DRA: p.dra.name, Conn: p.index, Cause: err})
-	p.e.log.Warn("framing error, resetting", "dra", p.dra.name, "conn", p.index, "err", err)
+	if ok, n := p.allow(recFraming, p.e.now()); ok { // now: also called from the fragment timer
+		p.log.Warn("framing error, resetting", "err", err, "suppressed", n)
+	}
 	p.closeConn(true)
 }
 
@@ -112,9 +114,8 @@ func (p *draConn) watchdog(msg []byte, h *framing.Header, now int64) {
 		p.stats.inc(cDWAReceived)
 		b, _ = framing.ParseDWA(msg)
 		if b.HasResultCode && b.ResultCode != framing.Success {
-			if ok, n := p.warns.Allow(now); ok {
-				p.e.log.Warn("DWA with an error", "dra", p.dra.name, "conn", p.index, "result", b.ResultCode.String(),
-					"suppressed", n)
+			if ok, n := p.allow(recDWAError, now); ok {
+				p.log.Warn("DWA with an error", "result", b.ResultCode.String(), "suppressed", n)
 			}
 		}
 	}
@@ -134,8 +135,8 @@ func (p *draConn) disconnectPeer(msg []byte, h *framing.Header, now int64) {
 		if b.HasDisconnectCause {
 			cause = b.DisconnectCause
 		}
-		if ok, n := p.warns.Allow(now); ok {
-			p.e.log.Info("peer sent DPR", "dra", p.dra.name, "conn", p.index, "cause", cause.String(), "suppressed", n)
+		if ok, n := p.allow(recDPR, now); ok {
+			p.log.Info("DPR received", "cause", cause.String(), "suppressed", n)
 		}
 		p.step(fsm.Event{Kind: fsm.EvDPR, Cause: cause}, h)
 	case p.sent.dpr.answeredBy(h):
@@ -152,7 +153,7 @@ func (p *draConn) other(msg []byte, h *framing.Header) {
 		return
 	}
 	if !h.IsRequest() {
-		p.stats.inc(cUnknownAnswers)
+		p.unknownAnswer(h, p.now)
 		return
 	}
 	if h.Code == framing.CmdCapabilitiesExchange { // the exchange stands (see link.SecondCER)
@@ -169,8 +170,8 @@ func isS13(app uint32) bool { return app == framing.AppS13 }
 // answer completes the request an ECA (or a DRA's answer-message in its place) belongs to.
 func (p *draConn) answer(msg []byte, h *framing.Header, now int64) {
 	r := p.slots.take(h.HopByHop, h.EndToEnd)
-	if r == nil {
-		p.stats.inc(cUnknownAnswers) // late (after a timeout or failover), duplicate, or bogus
+	if r == nil { // late (after a timeout or failover), duplicate, or bogus
+		p.unknownAnswer(h, now)
 		return
 	}
 	r.peer = nil
@@ -180,15 +181,34 @@ func (p *draConn) answer(msg []byte, h *framing.Header, now int64) {
 	a := &p.e.answer // one decoded answer at a time: the loop's scratch
 	if err := s13.ParseECAInto(msg, a); err != nil {
 		p.stats.inc(cMalformed)
+		if ok, n := p.allow(recMalformed, now); ok {
+			p.log.Warn("malformed answer", "err", err, "hop_by_hop", h.HopByHop, "suppressed", n)
+		}
 		p.e.complete(r, nil, p.e.reqErr(ErrMalformedAnswer, p, err))
 		return
 	}
 	p.stats.countAnswer(a)
+	if a.IsError() {
+		if ok, n := p.allow(recErrorAnswer, now); ok {
+			p.log.Warn("answer with the E bit", "result", a.ResultCode.String(), "error_message", string(a.ErrorMessage),
+				"error_reporting_host", string(a.ErrorReportingHost), "suppressed", n)
+		}
+	}
 	if a.IsError() && (a.ResultCode == framing.UnableToDeliver || a.ResultCode == framing.TooBusy) &&
 		p.e.retryElsewhere(r, p, a, now) {
 		return
 	}
 	p.e.complete(r, a, nil)
+}
+
+// unknownAnswer counts an answer that matches no request in flight: late (after a timeout or
+// a failover), duplicate, or bogus. The warning is rate-limited: a peer can send these in a loop.
+func (p *draConn) unknownAnswer(h *framing.Header, now int64) {
+	p.stats.inc(cUnknownAnswers)
+	if ok, n := p.allow(recUnknownAnswer, now); ok {
+		p.log.Warn("answer matches no request", "command", framing.CommandName(h.Code, false),
+			"hop_by_hop", h.HopByHop, "end_to_end", h.EndToEnd, "suppressed", n)
+	}
 }
 
 // cea handles the Capabilities-Exchange-Answer: 2001, no E bit, S13 or Relay advertised, and the
@@ -210,14 +230,18 @@ func (p *draConn) cea(msg []byte, now int64) {
 			err = fmt.Errorf("peer Origin-Realm %q, expected %q", a.OriginRealm, p.dra.cfg.PeerOriginRealm)
 		}
 	}
+	if a.OriginHost != "" || a.OriginRealm != "" { // who answered, accepted or not
+		p.setLogPeer(a.OriginHost, a.OriginRealm)
+	}
 	if err != nil {
 		p.stats.inc(cCEARejects)
 		p.stats.setError(&Error{Err: ErrCEARejected, DRA: p.dra.name, Conn: p.index, Cause: err})
-		p.e.log.Warn("CEA rejected", "dra", p.dra.name, "conn", p.index, "err", err)
+		p.log.Warn("CEA rejected", "err", err)
 		p.step(fsm.Event{Kind: fsm.EvCEAFailed}, nil)
 		return
 	}
 	p.stats.setPeer(a.OriginHost, a.OriginRealm)
+	p.log.Info("CEA accepted", "product", a.ProductName, "apps", appList(&a.Capabilities))
 	p.hold.begin(now) // before the step can mark it usable
 	p.step(fsm.Event{Kind: fsm.EvCEAOK, OriginStateID: a.OriginStateID, HasOriginStateID: a.HasOriginStateID}, nil)
 }
