@@ -2,10 +2,8 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
-	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/ratelog"
 )
@@ -57,24 +55,4 @@ func (p *draConn) logState(ev fsm.Event, from, to fsm.State) {
 		level = slog.LevelDebug
 	}
 	p.log.Log(context.Background(), level, "connection state", "from", from.String(), "to", to.String(), "event", ev.Kind.String())
-}
-
-// appList lists the applications a CEA advertised, for the record of the handshake: "auth:ID"
-// and "acct:ID", "auth:ID/VENDOR" for a Vendor-Specific-Application-Id.
-func appList(c *framing.Capabilities) []string {
-	out := make([]string, 0, len(c.AuthAppIDs)+len(c.AcctAppIDs)+len(c.VendorSpecificApps))
-	for _, id := range c.AuthAppIDs {
-		out = append(out, fmt.Sprintf("auth:%d", id))
-	}
-	for _, id := range c.AcctAppIDs {
-		out = append(out, fmt.Sprintf("acct:%d", id))
-	}
-	for _, a := range c.VendorSpecificApps {
-		if a.AuthAppID != 0 {
-			out = append(out, fmt.Sprintf("auth:%d/%d", a.AuthAppID, a.VendorID))
-		} else {
-			out = append(out, fmt.Sprintf("acct:%d/%d", a.AcctAppID, a.VendorID))
-		}
-	}
-	return out
 }

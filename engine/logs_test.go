@@ -17,14 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// one returns the only record with message msg, failing t when there is not exactly one.
-func one(t *testing.T, logs *ratelogtest.Recorder, msg string) ratelogtest.Record {
-	t.Helper()
-	recs := logs.Find(msg)
-	require.Equal(t, 1, len(recs), "records %q", msg) // not Len: it would print them all
-	return recs[0]
-}
-
 // connAttrs checks that r names connection 1 of the DRA at addr and, when host is set, the peer.
 func connAttrs(t *testing.T, r ratelogtest.Record, addr, host string) {
 	t.Helper()
@@ -57,7 +49,7 @@ func TestLogHandshakeStatesAndNothingPerRequest(t *testing.T) {
 	e, _, logs, _, ctx := openLogged(t, testpeer.Config{})
 	addr := e.peers[0].dra.name
 
-	cea := one(t, logs, "CEA accepted")
+	cea := logs.One(t, "CEA accepted")
 	connAttrs(t, cea, addr, "eir.test.local")
 	assert.Contains(t, cea.Str("apps"), "16777252", "the peer's applications")
 	for _, r := range logs.Find("connection state") {
@@ -78,7 +70,7 @@ func TestLogHandshakeStatesAndNothingPerRequest(t *testing.T) {
 	assert.Equal(t, before, len(logs.Records()), "nothing logged per request at Info")
 
 	require.NoError(t, e.Close(ctx))
-	dpr := one(t, logs, "DPR sent")
+	dpr := logs.One(t, "DPR sent")
 	connAttrs(t, dpr, addr, "eir.test.local")
 	assert.Equal(t, framing.Rebooting.String(), dpr.Str("cause"))
 }
@@ -100,10 +92,10 @@ func TestLogCEARejectedAndBackoff(t *testing.T) {
 	w.await(t, ctx, 1, fsm.Reconnecting)
 	addr := e.peers[0].dra.name
 
-	rej := one(t, logs, "CEA rejected")
+	rej := logs.One(t, "CEA rejected")
 	connAttrs(t, rej, addr, "eir.test.local")
 	assert.Contains(t, rej.Str("err"), "5010")
-	b := one(t, logs, "reconnect backoff")
+	b := logs.One(t, "reconnect backoff")
 	connAttrs(t, b, addr, "")
 	assert.Equal(t, "1", b.Str("attempt"))
 	d := b.Attrs["delay"].Duration()
@@ -115,7 +107,7 @@ func TestLogDPRReceived(t *testing.T) {
 	e, peer, logs, w, ctx := openLogged(t, testpeer.Config{})
 	require.NoError(t, peer.Conns()[0].SendDPR(framing.Busy))
 	w.await(t, ctx, 1, fsm.Closing)
-	r := one(t, logs, "DPR received")
+	r := logs.One(t, "DPR received")
 	connAttrs(t, r, e.peers[0].dra.name, "eir.test.local")
 	assert.Equal(t, framing.Busy.String(), r.Str("cause"))
 }
@@ -131,8 +123,8 @@ func TestLogPeerReopen(t *testing.T) {
 	_, err := e.Check(ctx, testReq) // parked through the hold, answered after it
 	require.NoError(t, err)
 	addr := e.peers[0].dra.name
-	connAttrs(t, one(t, logs, "peer is reopening the connection: holding traffic until it has three DWAs"), addr, "eir.test.local")
-	end := one(t, logs, "peer's REOPEN is over: routing to it after the settle")
+	connAttrs(t, logs.One(t, "peer is reopening the connection: holding traffic until it has three DWAs"), addr, "eir.test.local")
+	end := logs.One(t, "peer's REOPEN is over: routing to it after the settle")
 	connAttrs(t, end, addr, "eir.test.local")
 	assert.Equal(t, "3", end.Str("dwrs"))
 }
@@ -154,7 +146,7 @@ func TestLogFailoverMoves(t *testing.T) {
 	require.NotZero(t, moved)
 	lost.step(fsm.Event{Kind: fsm.EvTransportLost}, nil)
 	e.resend(e.now())
-	r := one(t, logs, "failover")
+	r := logs.One(t, "failover")
 	assert.Equal(t, "1", r.Str("conn"), "from")
 	assert.Equal(t, other.dra.name, r.Str("to_dra"))
 	assert.Equal(t, "2", r.Str("to_conn"))
@@ -227,7 +219,7 @@ func TestLogPeerFloodsBounded(t *testing.T) {
 	assert.EqualValues(t, n, p.stats.c[cMalformed])
 	assert.EqualValues(t, n, p.stats.c[cUnknownAnswers])
 	for _, msg := range []string{"malformed answer", "answer with the E bit", "answer matches no request"} {
-		r := one(t, logs, msg)
+		r := logs.One(t, msg)
 		connAttrs(t, r, p.dra.name, "")
 	}
 	assert.Less(t, len(logs.Records()), 10, "bounded")

@@ -241,7 +241,7 @@ func (p *draConn) cea(msg []byte, now int64) {
 		return
 	}
 	p.stats.setPeer(a.OriginHost, a.OriginRealm)
-	p.log.Info("CEA accepted", "product", a.ProductName, "apps", appList(&a.Capabilities))
+	p.log.Info("CEA accepted", "product", a.ProductName, "apps", link.AppList(&a.Capabilities))
 	p.hold.begin(now) // before the step can mark it usable
 	p.step(fsm.Event{Kind: fsm.EvCEAOK, OriginStateID: a.OriginStateID, HasOriginStateID: a.HasOriginStateID}, nil)
 }

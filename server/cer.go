@@ -2,12 +2,14 @@ package server
 
 import (
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"syscall"
 
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
+	"github.com/hsdfat8/diam-gw/internal/link"
 	"github.com/panjf2000/gnet/v2"
 )
 
@@ -22,7 +24,7 @@ func (c *conn) cer(msg []byte, h *framing.Header, now int64) {
 	s := l.s
 	if h.Code != framing.CmdCapabilitiesExchange || !h.IsRequest() {
 		l.ctr[cNoCER]++
-		s.log.Info("first message is not a CER, closing", "remote", c.remote, "command", framing.CommandName(h.Code, h.IsRequest()))
+		c.record(recCER, now, slog.LevelInfo, "first message is not a CER, closing", "command", framing.CommandName(h.Code, h.IsRequest()))
 		c.step(fsm.Event{Kind: fsm.EvMessage}, h, now)
 		return
 	}
@@ -52,7 +54,8 @@ func (c *conn) cer(msg []byte, h *framing.Header, now int64) {
 		if err != nil {
 			text += ": " + err.Error()
 		}
-		s.log.Info("CER rejected", "remote", c.remote, "origin_host", peer.OriginHost, "result", rc.String(), "reason", text)
+		c.record(recCER, now, slog.LevelWarn, "CER rejected", "peer_host", peer.OriginHost, "peer_realm", peer.OriginRealm,
+			"result", rc.String(), "reason", text)
 	}
 	out := c.step(fsm.Event{Kind: ev}, h, now)
 	if out.Do.Has(fsm.ActSendCEA) {
@@ -65,9 +68,9 @@ func (c *conn) cer(msg []byte, h *framing.Header, now int64) {
 		l.touch(c)
 	}
 	if out.To == fsm.ROpen {
-		c.peerHost = peer.OriginHost
+		c.peerHost, c.peerRealm = peer.OriginHost, peer.OriginRealm
 		s.peers.Add(1)
-		s.log.Debug("peer open", "remote", c.remote, "origin_host", peer.OriginHost)
+		c.record(recCER, now, slog.LevelInfo, "CER accepted", "product", peer.ProductName, "apps", link.AppList(&peer))
 	}
 }
 

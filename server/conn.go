@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"net/netip"
 
 	"github.com/hsdfat8/diam-gw/framing"
@@ -37,6 +38,7 @@ type conn struct {
 	remote      string
 	ip          netip.Addr // our address on this socket, for Host-IP-Address
 	peerHost    string     // Origin-Host from the CER
+	peerRealm   string     // Origin-Realm from the CER, once accepted
 	registered  bool       // in the RejectDuplicates registry
 
 	// One deadline whose meaning follows the machine's state: CER wait, watchdog, DPR grace, DPA
@@ -61,7 +63,7 @@ func newConn(l *loop, gc gnet.Conn, now int64) *conn {
 	l.active.Add(1)
 	l.ctr[cAccepted]++
 	c.step(fsm.Event{Kind: fsm.EvStart}, nil, now) // the CER wait
-	l.s.log.Debug("connection accepted", "remote", c.remote)
+	c.record(recConn, now, slog.LevelInfo, "client connected")
 	return c
 }
 
@@ -119,10 +121,7 @@ func (c *conn) Flush(b []byte) {
 		}
 		if n := gc.OutboundBuffered(); n > l.s.cfg.MaxOutboundBytes && c.want == keepOpen {
 			l.ctr[cSlowConsumerCloses]++
-			if ok, k := l.warns.Allow(c.now); ok {
-				l.s.log.Warn("client does not read its answers, closing", "remote", c.remote,
-					"unsent_bytes", n, "suppressed", k)
-			}
+			c.record(recSlow, c.now, slog.LevelWarn, "client does not read its answers, closing", "unsent_bytes", n)
 			c.want = closeFIN
 		}
 	}
@@ -143,9 +142,7 @@ func (c *conn) Flush(b []byte) {
 // §2.1, §7: close the transport abortively).
 func (c *conn) framingError(err error) {
 	c.l.ctr[cFramingErrors]++
-	if ok, n := c.l.warns.Allow(c.now); ok {
-		c.l.s.log.Warn("framing error, resetting the connection", "remote", c.remote, "err", err, "suppressed", n)
-	}
+	c.record(recFraming, c.now, slog.LevelWarn, "framing error, resetting the connection", "err", err)
 	c.frames.Reset()
 	c.close(closeRST)
 }
@@ -175,6 +172,11 @@ func (c *conn) message(msg []byte, now int64) {
 	case framing.CmdDisconnectPeer:
 		if h.IsRequest() {
 			l.ctr[cDPRReceived]++
+			cause := framing.Rebooting // the RFC's default when the AVP is missing
+			if b, _ := framing.ParseDPR(msg); b.HasDisconnectCause {
+				cause = b.DisconnectCause
+			}
+			c.record(recDPR, now, slog.LevelInfo, "DPR received", "cause", cause.String())
 			c.step(fsm.Event{Kind: fsm.EvDPR}, h, now)
 		} else {
 			l.ctr[cDPAReceived]++
@@ -247,7 +249,7 @@ func (c *conn) closed(err error) {
 	}
 	c.gc = nil
 	c.out.B, c.frames = nil, link.Reassembler{}
-	s.log.Debug("connection closed", "remote", c.remote, "origin_host", c.peerHost, "err", err)
+	c.record(recConn, s.now(), slog.LevelInfo, "client disconnected", "err", err)
 }
 
 var _ wheel.Expirer = (*conn)(nil)

@@ -10,7 +10,6 @@ import (
 	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/alarm"
 	"github.com/hsdfat8/diam-gw/internal/link"
-	"github.com/hsdfat8/diam-gw/internal/ratelog"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/panjf2000/gnet/v2"
 )
@@ -30,7 +29,7 @@ type loop struct {
 	touched link.Queue[*conn] // connections with output or a close to carry out in this event
 	cur     *conn             // the connection whose OnTraffic is flushing, see flush
 	act     gnet.Action       // what that OnTraffic returns
-	warns   ratelog.Limiter   // log records clients' messages cause, on this loop
+	logs    loopLogs          // limits the records its clients cause (logs.go)
 	free    []*delayed
 	// hdr is the header handed to the Handler: a field, so that taking its address for an
 	// interface call does not move a local to the heap per request.
@@ -59,6 +58,7 @@ func newLoop(s *Server, el gnet.EventLoop) *loop {
 		el:    el,
 		wheel: wheel.New(Tick, 1024, now),
 		rng:   rand.New(rand.NewPCG(seed, seed^0x9E3779B97F4A7C15)),
+		logs:  newLoopLogs(),
 	}
 	l.alarm = alarm.New(s.now, l.ring) // started by Server.loopFor, stopped when the loops exit
 	return l

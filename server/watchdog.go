@@ -1,6 +1,8 @@
 package server
 
 import (
+	"log/slog"
+
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/link"
@@ -38,6 +40,7 @@ func (c *conn) step(ev fsm.Event, h *framing.Header, now int64) fsm.ResponderOut
 		c.out.B = framing.AppendDPR(c.out.B, c.nextHopByHop(), s.e2e.Next(), &s.id, framing.Rebooting)
 		l.touch(c)
 		l.ctr[cDPRSent]++
+		c.record(recDPR, now, slog.LevelInfo, "DPR sent", "cause", framing.Rebooting.String())
 	}
 	if do.Has(fsm.ActClose) {
 		c.close(closeFIN) // after the flush has written what is queued (a CEA with an error)
@@ -58,25 +61,24 @@ func (c *conn) Expire(now int64) {
 	if !c.timer.Due(c.l.wheel, now, c) || c.want != keepOpen {
 		return // not yet; or closing for another reason (framing, slow reader, handler panic)
 	}
-	c.expired(c.step(fsm.Event{Kind: fsm.EvTimeout, Gen: c.gen}, nil, now))
+	c.expired(c.step(fsm.Event{Kind: fsm.EvTimeout, Gen: c.gen}, nil, now), now)
 }
 
 // expired counts and logs what a deadline's expiry did.
-func (c *conn) expired(out fsm.ResponderOutput) {
+func (c *conn) expired(out fsm.ResponderOutput, now int64) {
 	l := c.l
-	log := l.s.log
 	switch out.From {
 	case fsm.RWaitCER:
 		l.ctr[cNoCER]++
-		log.Info("no CER in time, closing", "remote", c.remote)
+		c.record(recWatchdog, now, slog.LevelInfo, "no CER in time, closing")
 	case fsm.RDWRSent:
-		log.Debug("no answer to our DWR within Tw: suspect", "remote", c.remote, "origin_host", c.peerHost)
+		c.record(recWatchdog, now, slog.LevelDebug, "no answer to our DWR within Tw: suspect")
 	case fsm.RSuspect:
 		l.ctr[cWatchdogCloses]++
-		log.Info("no answer to our DWR, closing", "remote", c.remote, "origin_host", c.peerHost)
+		c.record(recWatchdog, now, slog.LevelWarn, "no answer to our DWR, closing")
 	case fsm.RClosing:
 		if c.m.Stopping() {
-			log.Info("no DPA in time, closing", "remote", c.remote)
+			c.record(recWatchdog, now, slog.LevelInfo, "no DPA in time, closing")
 		} // else the client did not close after our DPA
 	}
 }

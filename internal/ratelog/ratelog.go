@@ -10,13 +10,16 @@ import "time"
 // DefaultEvery is the interval of a Limiter whose Every is zero.
 const DefaultEvery = 10 * time.Second
 
-// Limiter allows at most one record per Every. The zero value is ready for use, with
+// Limiter allows at most Burst records per Every (a fixed window that opens with the first
+// record after the last window ended). The zero value is ready for use: one record per
 // DefaultEvery. Not safe for concurrent use: a Limiter belongs to the goroutine (event loop)
 // that owns the connection it limits.
 type Limiter struct {
 	Every time.Duration
+	Burst int // records per window; 0 means 1
 
-	next       int64 // clock reading from which the next record is allowed
+	next       int64 // clock reading at which the window ends
+	used       int   // records allowed in the window
 	started    bool  // a record was allowed already
 	suppressed uint64
 }
@@ -26,14 +29,18 @@ type Limiter struct {
 // record to report; when it may not, the refusal is counted. Not safe for concurrent use.
 func (l *Limiter) Allow(now int64) (ok bool, suppressed uint64) {
 	if l.started && now < l.next {
-		l.suppressed++
-		return false, 0
+		if l.used >= max(l.Burst, 1) {
+			l.suppressed++
+			return false, 0
+		}
+		l.used++
+	} else {
+		every := l.Every
+		if every <= 0 {
+			every = DefaultEvery
+		}
+		l.started, l.next, l.used = true, now+int64(every), 1
 	}
-	every := l.Every
-	if every <= 0 {
-		every = DefaultEvery
-	}
-	l.started, l.next = true, now+int64(every)
 	suppressed, l.suppressed = l.suppressed, 0
 	return true, suppressed
 }

@@ -49,3 +49,27 @@ func TestLimiterFlood(t *testing.T) {
 	total := uint64(span / step)
 	assert.Equal(t, total-uint64(allowed), refused+l.suppressed, "every refusal is accounted for")
 }
+
+// Burst records per window, then refusals until the window ends; the next window's first
+// record reports them.
+func TestLimiterBurst(t *testing.T) {
+	l := Limiter{Every: time.Second, Burst: 3}
+	s := int64(time.Second)
+	allowed := 0
+	for k := range int64(100) {
+		if ok, n := l.Allow(k * s / 100); ok {
+			allowed++
+			assert.Zero(t, n)
+		}
+	}
+	assert.Equal(t, 3, allowed, "Burst within the window")
+	ok, n := l.Allow(s)
+	assert.True(t, ok, "a new window")
+	assert.EqualValues(t, 97, n)
+	for range 2 {
+		ok, _ = l.Allow(s + 1)
+		assert.True(t, ok)
+	}
+	ok, _ = l.Allow(s + 2)
+	assert.False(t, ok, "the new window's Burst is spent")
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"testing"
 )
 
 // Record is one log record as a Recorder kept it: the logger's attributes (With) and the
@@ -84,4 +85,15 @@ func (h *Recorder) Find(msg string) []Record {
 		}
 	}
 	return out
+}
+
+// One returns the only record with message msg, failing tb when there is not exactly one.
+// Safe for concurrent use.
+func (h *Recorder) One(tb testing.TB, msg string) Record {
+	tb.Helper()
+	recs := h.Find(msg)
+	if len(recs) != 1 {
+		tb.Fatalf("%d records %q, want 1", len(recs), msg) // not all of them: a flood would fill the log
+	}
+	return recs[0]
 }

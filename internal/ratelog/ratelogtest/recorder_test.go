@@ -26,3 +26,34 @@ func TestRecorder(t *testing.T) {
 	}
 	assert.Equal(t, "", h.Find("other")[0].Str("conn"), "a derived logger's attributes stay its own")
 }
+
+// One fails the test unless exactly one record has the message.
+func TestRecorderOne(t *testing.T) {
+	h := NewRecorder(slog.LevelInfo)
+	l := slog.New(h)
+	l.Info("a")
+	l.Info("b")
+	l.Info("b")
+	assert.Equal(t, "a", h.One(t, "a").Msg)
+	for _, msg := range []string{"b", "none"} {
+		ft := &fatalTB{TB: t}
+		func() {
+			defer func() { _ = recover() }()
+			h.One(ft, msg)
+		}()
+		assert.True(t, ft.failed, msg)
+	}
+}
+
+// fatalTB records a Fatalf instead of ending the test.
+type fatalTB struct {
+	testing.TB
+	failed bool
+}
+
+func (f *fatalTB) Helper() {}
+
+func (f *fatalTB) Fatalf(string, ...any) {
+	f.failed = true
+	panic("fatal") // as FailNow stops the caller
+}
