@@ -223,6 +223,8 @@ func TestLogPeerFloodsBounded(t *testing.T) {
 		connAttrs(t, r, p.dra.name, "")
 	}
 	assert.Less(t, len(logs.Records()), 10, "bounded")
+	assert.Equal(t, slog.LevelInfo, logs.One(t, "answer with the E bit").Level, "a request's outcome, not a fault")
+	assert.Equal(t, slog.LevelWarn, logs.One(t, "malformed answer").Level)
 }
 
 // Past the limiter's interval the next record says how many were left out.

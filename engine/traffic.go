@@ -188,9 +188,9 @@ func (p *draConn) answer(msg []byte, h *framing.Header, now int64) {
 		return
 	}
 	p.stats.countAnswer(a)
-	if a.IsError() {
+	if a.IsError() { // Info: a DRA's 3002/3004 is the request's outcome, not the connection's fault
 		if ok, n := p.allow(recErrorAnswer, now); ok {
-			p.log.Warn("answer with the E bit", "result", a.ResultCode.String(), "error_message", string(a.ErrorMessage),
+			p.log.Info("answer with the E bit", "result", a.ResultCode.String(), "error_message", string(a.ErrorMessage),
 				"error_reporting_host", string(a.ErrorReportingHost), "suppressed", n)
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +61,7 @@ type clientConfig struct {
 	timeout         time.Duration
 	watchdog        time.Duration
 	concurrency     int
+	logger          *slog.Logger // the engine's records; nil: none
 }
 
 // engineClient adapts *engine.Engine.
@@ -101,6 +103,7 @@ func engineConfig(cc clientConfig) engine.Config {
 	cfg.OriginHost, cfg.OriginRealm = cc.originHost, cc.originRealm
 	cfg.DestinationRealm, cfg.DestinationHost = cc.destRealm, cc.destHost
 	cfg.ProductName = "diamload"
+	cfg.Logger = cc.logger
 	cfg.RequestTimeout = cc.timeout
 	cfg.DWRInterval, cfg.DWATimeout = cc.watchdog, 0
 	cfg.ConnectTimeout, cfg.CEATimeout = connectTimeout, ceaTimeout

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"net"
 	"strconv"
@@ -69,6 +70,7 @@ type runOpts struct {
 	thresholds      thresholdList
 	csvOut          string
 	htmlOut         string
+	log             logOpts
 
 	selftest bool
 	imeiSet  bool
@@ -86,6 +88,7 @@ type serveOpts struct {
 	delay       delayValue
 	watchdog    time.Duration
 	observe     observeOpts
+	log         logOpts
 }
 
 // stringList is a repeatable string flag.
@@ -212,6 +215,7 @@ func runFlags(fs *flag.FlagSet, o *runOpts, selftest bool) {
 	fs.StringVar(&o.csvOut, "csv", "", "write one row per second of the measured window to `file`")
 	fs.StringVar(&o.htmlOut, "html", "", "write a self-contained HTML report to `file`")
 	fs.IntVar(&o.procs, "procs", 0, "GOMAXPROCS during the run; 0 = 1 for the engine client against --dra peers (its work is one event loop), else the Go default")
+	logFlags(fs, &o.log, slog.LevelWarn) // the live line is the output: only what goes wrong
 }
 
 // parseRunFlags parses and checks run or selftest arguments.
@@ -395,4 +399,5 @@ func serveFlags(fs *flag.FlagSet, o *serveOpts) {
 	fs.Var(&o.delay, "delay", "answer delay when no rule sets one: fixed (2ms) or random in a range (1ms-5ms)")
 	fs.DurationVar(&o.watchdog, "watchdog", defaultWatchdog, "Tw, the DWR interval towards idle clients (at least 6s)")
 	observeFlags(fs, &o.observe)
+	logFlags(fs, &o.log, slog.LevelInfo) // a server's log is its output: its clients come and go there
 }

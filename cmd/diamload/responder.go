@@ -21,6 +21,7 @@ func startServer(ctx context.Context, o eirOpts, h *eir.Handler) (*responderImpl
 		ProductName:   "diamload",
 		Handler:       h,
 		DWRInterval:   o.watchdog,
+		Logger:        o.logger,
 	})
 	if err != nil {
 		return nil, "", usagef("%v", err)

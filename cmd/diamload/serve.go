@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ type eirOpts struct {
 	delay       delayValue
 	watchdog    time.Duration
 	seed        uint64
+	logger      *slog.Logger // the server's records; nil: none
 }
 
 // responder is a running EIR.
@@ -138,6 +140,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		delay:       o.delay,
 		watchdog:    o.watchdog,
 		seed:        uint64(time.Now().UnixNano()),
+		logger:      o.log.logger(stderr),
 	})
 	if err != nil {
 		return err

@@ -68,7 +68,11 @@ func TestServeAnswers(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-	assert.Empty(t, stderr.String())
+	// serve logs at Info by default: its clients, as text records on stderr.
+	logs := stderr.String()
+	assert.Regexp(t, `level=INFO msg="CER accepted" remote=127\.0\.0\.1:\d+ peer_host=gw\.test\.local peer_realm=test\.local`, logs)
+	assert.Contains(t, logs, `msg="client disconnected"`)
+	assert.NotContains(t, logs, "level=DEBUG")
 	assert.Contains(t, stdout.String(), "stopped after")
 	assert.Contains(t, stdout.String(), "answered 3 (whitelisted 1, blacklisted 1, greylisted 0, unknown 1")
 }

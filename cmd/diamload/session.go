@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -46,6 +47,7 @@ type session struct {
 	ctx    context.Context
 	o      *runOpts
 	stderr io.Writer
+	log    *slog.Logger // --log-level/--log-format, for the engine and the embedded EIRs
 	res    *result
 	undo   []func() // run last-in first-out by release
 
@@ -74,7 +76,8 @@ type session struct {
 
 // load runs the whole measurement: client up, warm-up, traffic, drain, close.
 func load(ctx context.Context, o *runOpts, stderr io.Writer) (*result, *recorder, error) {
-	s := &session{ctx: ctx, o: o, stderr: stderr, res: &result{opts: o, client: o.client, warmup: o.warmup}}
+	s := &session{ctx: ctx, o: o, stderr: stderr, log: o.log.logger(stderr),
+		res: &result{opts: o, client: o.client, warmup: o.warmup}}
 	defer s.release()
 	if err := s.startObserver(); err != nil {
 		return nil, nil, err
@@ -140,6 +143,7 @@ func (s *session) startTarget() error {
 				delay:       o.delay,
 				watchdog:    o.watchdog,
 				seed:        res.seed,
+				logger:      s.log,
 			})
 			if err != nil {
 				return err
@@ -215,6 +219,7 @@ func (s *session) startClient() error {
 		timeout:         o.timeout,
 		watchdog:        o.watchdog,
 		concurrency:     o.concurrency,
+		logger:          s.log,
 	}
 	var err error
 	if o.client == "baseline" {
