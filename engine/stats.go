@@ -48,6 +48,10 @@ type AnswerCounts struct {
 	PermanentError uint64 // 5xxx
 	Experimental   uint64
 	Other          uint64 // 1xxx and codes outside the RFC classes
+	// EquipmentUnknown counts, of Experimental, the answers with 3GPP's 5422
+	// DIAMETER_ERROR_EQUIPMENT_UNKNOWN (TS 29.272 §7.4.3.1), S13's one Experimental-Result; the
+	// rest of Experimental is any other code or vendor. Not in Total: it is part of Experimental.
+	EquipmentUnknown uint64
 }
 
 // LatencyBuckets is the number of buckets of a Latency histogram: LatencyBound(i) for i <
@@ -113,6 +117,7 @@ func (c *Counters) add(o *Counters) {
 	c.Answers.TransientError += o.Answers.TransientError
 	c.Answers.PermanentError += o.Answers.PermanentError
 	c.Answers.Experimental += o.Answers.Experimental
+	c.Answers.EquipmentUnknown += o.Answers.EquipmentUnknown
 	c.Answers.Other += o.Answers.Other
 	c.Timeouts += o.Timeouts
 	c.UnknownAnswers += o.UnknownAnswers
@@ -239,6 +244,7 @@ const (
 	cTransient
 	cPermanent
 	cExp
+	cExpEquipmentUnknown
 	cOther
 	cTimeouts
 	cUnknownAnswers
@@ -365,6 +371,9 @@ func (s *connStats) rtt(ns int64) {
 func (s *connStats) countAnswer(a *s13.Answer) {
 	if a.HasExperimentalResult {
 		s.inc(cExp)
+		if a.ExperimentalResult == (s13.ExperimentalResult{VendorID: s13.VendorID, Code: s13.EquipmentUnknown}) {
+			s.inc(cExpEquipmentUnknown)
+		}
 		return
 	}
 	switch a.ResultCode.Class() {
@@ -393,12 +402,13 @@ func (s *connStats) counters() Counters {
 		Retransmits:      v(cRetransmits),
 		AlternateRetries: v(cAltRetries),
 		Answers: AnswerCounts{
-			Success:        v(cSuccess),
-			ProtocolError:  v(cProto),
-			TransientError: v(cTransient),
-			PermanentError: v(cPermanent),
-			Experimental:   v(cExp),
-			Other:          v(cOther),
+			Success:          v(cSuccess),
+			ProtocolError:    v(cProto),
+			TransientError:   v(cTransient),
+			PermanentError:   v(cPermanent),
+			Experimental:     v(cExp),
+			EquipmentUnknown: v(cExpEquipmentUnknown),
+			Other:            v(cOther),
 		},
 		Timeouts:         v(cTimeouts),
 		UnknownAnswers:   v(cUnknownAnswers),

@@ -21,6 +21,7 @@ type EngineCollector struct {
 	usable *prometheus.Desc
 	rtt    *prometheus.Desc
 	answer *prometheus.Desc
+	expRes *prometheus.Desc
 	lat    *prometheus.Desc
 	draN   *prometheus.Desc
 	draU   *prometheus.Desc
@@ -98,6 +99,8 @@ func NewEngineCollector(src EngineStats) *EngineCollector {
 		rtt:    prometheus.NewDesc("diamgw_rtt_seconds", "Moving average (weight 1/8) of the connection's ECR round trips.", connLabels, nil),
 		answer: prometheus.NewDesc("diamgw_answers_total", "Answers by Result-Code class (2xxx..5xxx, other), or experimental for an Experimental-Result.",
 			append(connLabels[:2:2], "result"), nil),
+		expRes: prometheus.NewDesc("diamgw_experimental_results_total", "Answers with an Experimental-Result, by code: 5422 (3GPP DIAMETER_ERROR_EQUIPMENT_UNKNOWN), other (any other code or vendor).",
+			append(connLabels[:2:2], "code"), nil),
 		lat:  prometheus.NewDesc("diamgw_answer_latency_seconds", "ECR round trips, from the socket to the answer on the same connection.", connLabels, nil),
 		draN: prometheus.NewDesc("diamgw_dra_connections", "Connections configured to the DRA.", []string{"dra"}, nil),
 		draU: prometheus.NewDesc("diamgw_dra_usable_connections", "The DRA's connections requests are routed to now.", []string{"dra"}, nil),
@@ -132,7 +135,7 @@ func (c *EngineCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, m := range c.eng {
 		ch <- m.d
 	}
-	for _, d := range []*prometheus.Desc{c.state, c.usable, c.rtt, c.answer, c.lat, c.draN, c.draU, c.refuse} {
+	for _, d := range []*prometheus.Desc{c.state, c.usable, c.rtt, c.answer, c.expRes, c.lat, c.draN, c.draU, c.refuse} {
 		ch <- d
 	}
 }
@@ -155,6 +158,8 @@ func (c *EngineCollector) Collect(ch chan<- prometheus.Metric) {
 		for j, n := range answerCounts(&cs.Answers) {
 			ch <- prometheus.MustNewConstMetric(c.answer, prometheus.CounterValue, float64(n), cs.DRA, lv[1], answerClasses[j])
 		}
+		ch <- prometheus.MustNewConstMetric(c.expRes, prometheus.CounterValue, float64(cs.Answers.EquipmentUnknown), cs.DRA, lv[1], "5422")
+		ch <- prometheus.MustNewConstMetric(c.expRes, prometheus.CounterValue, float64(cs.Answers.Experimental-cs.Answers.EquipmentUnknown), cs.DRA, lv[1], "other")
 		ch <- c.histogram(&cs.Latency, lv)
 	}
 	for i := range s.DRAs {

@@ -199,6 +199,8 @@ func TestScrapeMatchesStats(t *testing.T) {
 	assert.Equal(t, float64(imeis["35209900176148"]), sumOver(fams, "diamgw_answers_total", "result", "2xxx"))
 	assert.Equal(t, float64(imeis["99000003000000"]), sumOver(fams, "diamgw_answers_total", "result", "experimental"), "5422 is an Experimental-Result")
 	assert.Equal(t, float64(imeis["99000004000000"]), sumOver(fams, "diamgw_answers_total", "result", "5xxx"))
+	assert.Equal(t, float64(imeis["99000003000000"]), sumOver(fams, "diamgw_experimental_results_total", "code", "5422"), "by Experimental-Result")
+	assert.Equal(t, 0.0, sumOver(fams, "diamgw_experimental_results_total", "code", "other"))
 
 	assert.Equal(t, 2.0, value(series(t, fams, "diamgw_dra_connections", map[string]string{"dra": "eir1"})))
 	assert.Equal(t, 2.0, value(series(t, fams, "diamgw_dra_usable_connections", map[string]string{"dra": "eir1"})))
