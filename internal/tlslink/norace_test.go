@@ -1,0 +1,5 @@
+//go:build !race
+
+package tlslink
+
+const raceEnabled = false
