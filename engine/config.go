@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,6 +38,12 @@ type DRA struct {
 	Identity        IdentityPolicy // which Origin-Host each connection presents
 	PeerOriginHost  string         // when set, a CEA from any other Origin-Host is rejected
 	PeerOriginRealm string         // when set, a CEA from any other Origin-Realm is rejected
+	// TLS, when set, runs the connections over TLS from the connect on (RFC 6733 §13: TLS
+	// first, then CER/CEA inside it); nil is plain TCP. The engine uses a copy: MinVersion 0
+	// becomes TLS 1.2, an empty ServerName becomes Address's host, and certificates are
+	// verified unless the config itself sets InsecureSkipVerify (lab use only). CEATimeout
+	// bounds the handshake and the CEA together. Not read after New.
+	TLS *tls.Config
 }
 
 // Config configures an Engine. Start from DefaultConfig (or set the fields you need: New fills

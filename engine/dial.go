@@ -20,6 +20,8 @@ type dialer struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // a share per dial goroutine (see dialDone)
 
+	handshakes sync.WaitGroup // TLS handshake goroutines (tls.go), ended by their connection's close
+
 	mu        sync.Mutex
 	enrolling map[*connCtx]struct{} // dials inside gnet's EnrollContext; under mu
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/link"
+	"github.com/hsdfat8/diam-gw/internal/tlslink"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/hsdfat8/diam-gw/s13"
 	"github.com/panjf2000/gnet/v2"
@@ -36,8 +37,9 @@ type draConn struct {
 	batchReqs  uint64             // ECRs among them
 	batchRetx  uint64             // ECRs among those with the T flag
 	frames     link.Reassembler
-	now        int64 // loop clock of the read being handled
-	rearmed    bool  // the watchdog was re-armed by a message of the current read
+	tls        *tlslink.Session // the transport's TLS; nil for TCP (tls.go)
+	now        int64            // loop clock of the read being handled
+	rearmed    bool             // the watchdog was re-armed by a message of the current read
 
 	slots    slotTable
 	sent     sentReqs // our base requests awaiting their answers
@@ -174,6 +176,7 @@ func (p *draConn) Expire(now int64) {
 		p.e.wheel.Add(&p.timer, p.deadline, p)
 	default:
 		p.deadline = 0
+		p.handshakeTimedOut()
 		p.step(fsm.Event{Kind: fsm.EvTimeout, Gen: p.gen}, nil)
 	}
 }
@@ -204,11 +207,15 @@ func (p *draConn) Flush(b []byte) {
 	}
 	p.flushes++
 	s := &p.stats
-	s.add(cBytesOut, uint64(len(b)))
 	s.add(cMsgsOut, p.batchMsgs)
 	s.add(cRequests, p.batchReqs)
 	s.add(cRetransmits, p.batchRetx)
 	p.batchMsgs, p.batchReqs, p.batchRetx = 0, 0, 0
+	if p.tls != nil {
+		p.sealFlush(c, b)
+		return
+	}
+	s.add(cBytesOut, uint64(len(b)))
 	_, _ = c.Write(b)
 }
 
@@ -309,12 +316,16 @@ func (p *draConn) opened(c gnet.Conn, attempt uint64) bool {
 	if p.stats.c[cOpens] > 1 {
 		p.stats.inc(cReconnects)
 	}
-	p.step(fsm.Event{Kind: fsm.EvConnected}, nil)
+	p.startTLS(c)
+	p.step(fsm.Event{Kind: fsm.EvConnected}, nil) // over TLS the CER waits in the session for the handshake
 	return true
 }
 
 // closed runs in OnClose for the current socket.
 func (p *draConn) closed(err error) {
+	if herr := p.endTLS(); herr != nil {
+		err = herr // why the peer closed: it heard our handshake's alert
+	}
 	if err != nil && !p.closing { // when we closed it, the reason is recorded already
 		p.stats.setError(err)
 	}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"math/rand/v2"
 	"sort"
@@ -70,6 +71,7 @@ type dra struct {
 	cfg   DRA
 	name  string
 	addr  string
+	tls   *tls.Config // nil: plain TCP
 	group *group
 	peers []*draConn
 }
@@ -148,7 +150,7 @@ func fsmConfig(cfg *Config) fsm.Config {
 
 // addDRA adds dc, its connections and, for a priority not seen before, its group.
 func (e *Engine) addDRA(dc DRA) {
-	d := &dra{cfg: dc, name: dc.Name, addr: dc.Address, group: e.routes.group(dc.Priority)}
+	d := &dra{cfg: dc, name: dc.Name, addr: dc.Address, group: e.routes.group(dc.Priority), tls: draTLS(dc)}
 	for k := 1; k <= dc.Connections; k++ {
 		p := e.newConn(d, k)
 		d.peers = append(d.peers, p)

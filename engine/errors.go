@@ -49,6 +49,16 @@ var (
 	// put more than MaxOutboundBytes unsent, so the connection was reset. Reported as a
 	// connection's last error, not to requests.
 	ErrSlowPeer = errors.New("engine: peer does not read")
+	// ErrTLSHandshake: the TLS handshake with the DRA failed, the DRA refused it with an alert
+	// before any Diameter message arrived, or it did not complete within CEATimeout. The
+	// crypto/tls or x509 cause is wrapped: errors.As finds x509.UnknownAuthorityError,
+	// x509.HostnameError, x509.CertificateInvalidError (expired), tls.AlertError (a refusal the
+	// DRA sent: no client certificate, protocol version) and the like. Reported as a
+	// connection's last error, followed by the reconnect backoff.
+	ErrTLSHandshake = errors.New("engine: TLS handshake failed")
+	// ErrTLS: a TLS record could not be read or written on an established connection (bad MAC,
+	// an alert, close_notify); the connection was reset. Reported as a connection's last error.
+	ErrTLS = errors.New("engine: TLS record layer failed")
 	// ErrUnknownAnswer: the peer sent a CEA, DWA or DPA whose ids are not those of our
 	// outstanding CER, DWR or DPR; it was dropped. Reported as a connection's last error.
 	ErrUnknownAnswer = errors.New("engine: answer to no request of ours")

@@ -224,6 +224,7 @@ func (e *Engine) closeLoopFDs() {
 		if p.conn != nil {
 			_ = syscall.Close(p.conn.Fd())
 			p.conn = nil
+			_ = p.endTLS()
 		}
 	}
 	if e.wk.ctrl != nil {

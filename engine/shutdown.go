@@ -123,6 +123,7 @@ func (e *Engine) stopLoop() error {
 	if e.life.deadLoop.Load() == cl { // a callback ended it after all: gnet closed nothing
 		e.closeLoopFDs()
 	}
+	e.dials.handshakes.Wait() // every connection is closed: each handshake has failed or ended
 	return err
 }
 

@@ -13,7 +13,7 @@ import (
 // Counters are the per-connection counters; DRA and engine totals are their sums.
 type Counters struct {
 	MessagesIn, MessagesOut uint64 // every Diameter message, base protocol included; out: handed to the socket
-	BytesIn, BytesOut       uint64
+	BytesIn, BytesOut       uint64 // wire bytes: over TLS the records (handshake included), not the plaintext
 	Requests                uint64 // ECRs handed to the socket, resends included
 	Retransmits             uint64 // ECRs handed to the socket with the T flag after a failover
 	AlternateRetries        uint64 // requests this DRA answered 3002/3004 that were resent via another DRA

@@ -17,7 +17,7 @@ import (
 // it always is) and cut into messages by p.frames.
 func (p *draConn) traffic(c gnet.Conn, now int64) gnet.Action {
 	data, _ := c.Next(-1)
-	if len(data) == 0 {
+	if len(data) == 0 && p.tls == nil {
 		return gnet.None
 	}
 	p.stats.add(cBytesIn, uint64(len(data)))
@@ -25,7 +25,9 @@ func (p *draConn) traffic(c gnet.Conn, now int64) gnet.Action {
 		return gnet.None
 	}
 	p.rearmed, p.now = false, now
-	if err := p.frames.Feed(data, p); err != nil {
+	if p.tls != nil {
+		p.tlsTraffic(c, data) // a wake-up of the handshake has no data
+	} else if err := p.frames.Feed(data, p); err != nil {
 		p.framingError(err)
 	}
 	p.frag.watch(now)

@@ -7,6 +7,7 @@ package testpeer
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -46,6 +47,10 @@ type Config struct {
 	Reopen         bool
 	ReopenDelay    time.Duration
 	ReopenInterval time.Duration
+	// TLS, when set, makes the peer a TLS server (tls.NewListener): the handshake runs on the
+	// connection's first read, and one that fails ends the connection with a Closed event whose
+	// Err is the handshake's error.
+	TLS *tls.Config
 }
 
 // EventKind names what the peer saw.
@@ -132,6 +137,9 @@ func (p *Peer) listen(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
+	}
+	if p.cfg.TLS != nil {
+		ln = tls.NewListener(ln, p.cfg.TLS)
 	}
 	p.mu.Lock()
 	p.ln, p.addr = ln, ln.Addr().String()
@@ -309,7 +317,11 @@ func (c *Conn) StopReading() { c.noRead.Store(true) }
 
 // Reset closes with an RST.
 func (c *Conn) Reset() {
-	if tc, ok := c.nc.(*net.TCPConn); ok {
+	nc := c.nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
 	c.Close()

@@ -26,11 +26,12 @@ const plainSize = 16 << 10
 type Session struct {
 	tc      *tls.Conn
 	a       adapter
-	failed  error  // the first error: the session is unusable
-	seen    bool   // application data arrived: later errors are record errors
-	pending []byte // plaintext sealed before the handshake finished
-	plain   []byte // decryption buffer
-	wire    []byte // ciphertext for the loop to write, reused
+	failed  error         // the first error: the session is unusable
+	seen    bool          // application data arrived: later errors are record errors
+	pending []byte        // plaintext sealed before the handshake finished
+	plain   []byte        // decryption buffer
+	wire    []byte        // ciphertext for the loop to write, reused
+	ended   chan struct{} // closed when the handshake goroutine returns; nil before Start
 }
 
 // Client is the client side of a TLS connection. wake must make the loop call Traffic soon
@@ -62,12 +63,14 @@ func newSession(wake func(), local, remote net.Addr) *Session {
 // waits for); it ends when the handshake does, or when Close makes it fail. Not safe for
 // concurrent use.
 func (s *Session) Start(wg *sync.WaitGroup) {
+	s.ended = make(chan struct{})
 	wg.Add(1)
 	go s.handshake(wg)
 }
 
 func (s *Session) handshake(wg *sync.WaitGroup) {
 	defer wg.Done()
+	defer close(s.ended)
 	err := s.tc.Handshake()
 	a := &s.a
 	a.mu.Lock()
@@ -173,18 +176,31 @@ func (s *Session) Seal(plain []byte) ([]byte, error) {
 	return s.wire, nil
 }
 
-// Close ends the session: a handshake still running fails (its goroutine ends) and the buffers
-// go. Safe to call more than once. Not safe for concurrent use.
-func (s *Session) Close() {
+// Close ends the session: a handshake still running fails and Close waits for its goroutine to
+// return, which takes no longer than the handshake step it is computing (its reads and writes
+// fail at once from here on). It returns the handshake's own failure, ErrHandshake wrapping it,
+// when the handshake failed before the loop heard of it: the transport often closes first,
+// because the peer closes on the alert the handshake sent just before returning. Nil when the
+// handshake succeeded, was reported by Traffic already, or failed only because of this Close.
+// The buffers go. Safe to call more than once. Not safe for concurrent use.
+func (s *Session) Close() error {
 	a := &s.a
 	a.mu.Lock()
 	a.closed = true
 	a.cond.Broadcast()
 	a.mu.Unlock()
+	if s.ended != nil {
+		<-s.ended
+	}
+	var err error
+	if s.failed == nil && !a.open && a.err != nil && !errors.Is(a.err, ErrClosed) {
+		err = fmt.Errorf("%w: %w", ErrHandshake, withAlert(a.err))
+	}
 	if s.failed == nil {
 		s.failed = ErrClosed
 	}
 	a.in, s.pending, s.plain, s.wire = nil, nil, nil, nil
+	return err
 }
 
 // ConnectionState is the tls.Conn's, for logs and tests. Not safe for concurrent use.
