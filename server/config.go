@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"strconv"
@@ -59,6 +60,13 @@ type Config struct {
 	// several times a second. Keep it when other code in the process uses gnet's
 	// EventLoop.Register or EventLoop.Enroll.
 	KeepGnetWorkerPool bool
+
+	// TLS, when set, makes the listener TLS-on-connect (RFC 6733 §13: TLS first, then CER/CEA
+	// inside it); nil is plain TCP. It must carry a certificate (Certificates, GetCertificate
+	// or GetConfigForClient); ClientAuth tls.RequireAndVerifyClientCert with ClientCAs demands
+	// client certificates. The server uses a copy: MinVersion 0 becomes TLS 1.2. CERTimeout
+	// bounds the handshake and the CER together. Not read after New.
+	TLS *tls.Config
 
 	// AllowOrigin, when set, is asked about every CER's Origin-Host; false answers 3010
 	// DIAMETER_UNKNOWN_PEER (E-bit answer-message) and closes. Called on an event loop: must not
@@ -155,6 +163,9 @@ func (c *Config) Validate() error {
 	}
 	if c.CERTimeout < 0 {
 		ck.Bad("CERTimeout", "%v: negative", c.CERTimeout)
+	}
+	if t := c.TLS; t != nil && len(t.Certificates) == 0 && t.GetCertificate == nil && t.GetConfigForClient == nil {
+		ck.Bad("TLS", "no certificate: set Certificates, GetCertificate or GetConfigForClient")
 	}
 	if c.DPATimeout < 0 {
 		ck.Bad("DPATimeout", "%v: negative", c.DPATimeout)

@@ -7,6 +7,7 @@ import (
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/link"
+	"github.com/hsdfat8/diam-gw/internal/tlslink"
 	"github.com/hsdfat8/diam-gw/internal/wheel"
 	"github.com/panjf2000/gnet/v2"
 )
@@ -34,6 +35,8 @@ type conn struct {
 	closeIssued bool             // the close was handed to gnet: no more output
 	out         link.Batch       // answers batched for the flush, queued in l.touched
 	frames      link.Reassembler // cuts the stream; holds a message cut by the end of a read
+	tls         *tlslink.Session // the connection's TLS; nil for TCP (tls.go)
+	tlsCounted  bool             // its handshake failure is counted
 	now         int64            // loop clock of the read being handled
 	remote      string
 	ip          netip.Addr // our address on this socket, for Host-IP-Address
@@ -62,6 +65,7 @@ func newConn(l *loop, gc gnet.Conn, now int64) *conn {
 	l.conns = append(l.conns, c)
 	l.active.Add(1)
 	l.ctr[cAccepted]++
+	c.startTLS()
 	c.step(fsm.Event{Kind: fsm.EvStart}, nil, now) // the CER wait
 	c.record(recConn, now, slog.LevelInfo, "client connected")
 	return c
@@ -88,7 +92,9 @@ func (c *conn) traffic(data []byte, now int64) {
 	}
 	c.rearmed = false
 	c.now = now
-	if err := c.frames.Feed(data, c); err != nil {
+	if c.tls != nil {
+		c.tlsTraffic(data) // a wake-up of the handshake has no data
+	} else if err := c.frames.Feed(data, c); err != nil {
 		c.framingError(err)
 	}
 }
@@ -114,6 +120,11 @@ func (c *conn) Flush(b []byte) {
 		return // closed earlier in this event
 	}
 	if len(b) > 0 && !c.closeIssued && c.want != closeRST {
+		if c.tls != nil {
+			if b = c.seal(b); len(b) == 0 || c.gc == nil {
+				return
+			}
+		}
 		l.ctr[cWrites]++
 		l.ctr[cBytesOut] += uint64(len(b))
 		if _, err := gc.Write(b); err != nil || c.gc == nil {
@@ -220,6 +231,7 @@ func (c *conn) process(msg []byte, h *framing.Header, now int64) {
 func (c *conn) closed(err error) {
 	l := c.l
 	s := l.s
+	c.endTLS()
 	c.timer.Stop(l.wheel)
 	for d := c.dq.next; d != &c.dq; {
 		next := d.next

@@ -24,6 +24,7 @@ const (
 	recDPR                        // DPR received or sent
 	recFraming                    // a stream that breaks the framing rules
 	recSlow                       // a client that does not read its answers
+	recTLS                        // a failed TLS handshake or record
 	nRecordKinds
 )
 

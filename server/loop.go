@@ -222,7 +222,7 @@ func (h *handler) OnTraffic(gc gnet.Conn) gnet.Action {
 	data, _ := gc.Next(-1)
 	now := l.s.now()
 	l.advance(now)
-	if len(data) > 0 {
+	if len(data) > 0 || c.tls != nil { // over TLS an empty event is the handshake's wake-up
 		l.ctr[cBytesIn] += uint64(len(data))
 		c.traffic(data, now)
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -14,6 +15,7 @@ import (
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/fsm"
 	"github.com/hsdfat8/diam-gw/internal/link"
+	"github.com/hsdfat8/diam-gw/internal/tlslink"
 	"github.com/panjf2000/gnet/v2"
 )
 
@@ -57,6 +59,9 @@ type Server struct {
 	loopsMu sync.Mutex
 	loopMap map[gnet.EventLoop]*loop
 	loops   atomic.Pointer[[]*loop] // copy-on-write: read by the ticker and Stats
+
+	tls        *tls.Config    // Config.TLS as the loops use it (tlslink.Config); nil for TCP
+	handshakes sync.WaitGroup // TLS handshake goroutines, each ended by its connection's close
 
 	identMu sync.Mutex
 	idents  map[string]int // lower-cased Origin-Host -> open connections (RejectDuplicates only)
@@ -108,6 +113,9 @@ func New(cfg Config) (*Server, error) {
 	s.apps = append(s.apps, cfg.AuthAppIDs...)
 	for _, v := range cfg.VendorSpecificApps {
 		s.apps = append(s.apps, v.AuthAppID|v.AcctAppID) // exactly one is set (validate)
+	}
+	if cfg.TLS != nil {
+		s.tls = tlslink.Config(cfg.TLS)
 	}
 	listen := cfg.Listen
 	s.addr.Store(&listen)
@@ -254,6 +262,7 @@ func (s *Server) shutdown(ctx context.Context) error {
 	case <-stopBound.C:
 		return fmt.Errorf("server: event loops still running after %v", stopTimeout)
 	}
+	s.handshakes.Wait() // every connection is closed: each handshake has ended
 	s.log.Info("diameter server stopped", "addr", s.Addr())
 	if cut != nil {
 		return fmt.Errorf("server: close cut short: %w", cut)

@@ -32,6 +32,10 @@ type Stats struct {
 	HandlerErrors      uint64 // Handler output that was not whole Diameter messages: dropped
 	WatchdogCloses     uint64 // connections closed by the watchdog: no answer to our DWR for Tw (SUSPECT), then Tw more (DOWN)
 	SlowConsumerCloses uint64 // connections closed because more than MaxOutboundBytes of answers were unread
+	// TLSHandshakeFailures: TLS connections closed before their handshake completed (a failed
+	// handshake, an alert from the client, no handshake within CERTimeout) or refused by the
+	// client's alert before any message arrived.
+	TLSHandshakeFailures uint64
 
 	MessagesIn uint64 // whole messages received
 	BytesIn    uint64
@@ -74,6 +78,7 @@ const (
 	cBytesIn
 	cBytesOut
 	cWrites
+	cTLSHandshakeFailures
 	numCounters
 )
 
@@ -112,4 +117,5 @@ func (s *Stats) add(c *counters) {
 	s.BytesIn += c.v[cBytesIn].Load()
 	s.BytesOut += c.v[cBytesOut].Load()
 	s.Writes += c.v[cWrites].Load()
+	s.TLSHandshakeFailures += c.v[cTLSHandshakeFailures].Load()
 }
