@@ -18,7 +18,9 @@ import (
 // End-to-End id, Session-Id and Origin-Host, and a new Hop-by-Hop id (RFC 6733 §5.5.4). The
 // DRAs' connections present different identities, so the resend's Origin-Host is the first
 // connection's, not the one of the connection carrying it.
-func TestFailoverToOtherDRA(t *testing.T) {
+func TestFailoverToOtherDRA(t *testing.T) { overEachTransport(t, testFailoverToOtherDRA) }
+
+func testFailoverToOtherDRA(t *testing.T, tr transport) {
 	got := make(chan *s13.ECR, 4)
 	keep := func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		c := *req
@@ -27,14 +29,15 @@ func TestFailoverToOtherDRA(t *testing.T) {
 		got <- &c
 		return testpeer.Reply{}
 	}
-	a := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-a.test.local", Handler: func(c *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+	a := testpeer.StartT(t, tr.peer(testpeer.Config{OriginHost: "dra-a.test.local", Handler: func(c *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		keep(c, req)
 		return testpeer.Reply{Drop: true}
-	}})
-	b := testpeer.StartT(t, testpeer.Config{OriginHost: "dra-b.test.local", Handler: keep})
+	}}))
+	b := testpeer.StartT(t, tr.peer(testpeer.Config{OriginHost: "dra-b.test.local", Handler: keep}))
 	cfg := testConfig()
 	cfg.DRAs = []DRA{{Name: "a", Address: a.Addr(), Priority: 0},
 		{Name: "b", Address: b.Addr(), Priority: 1, Identity: IdentityPerConnection}}
+	tr.dras(&cfg)
 	w := watchStates(&cfg)
 	e := startEngine(t, cfg)
 	w.awaitOpen(t, ctxT(t, 3*time.Second), 2)

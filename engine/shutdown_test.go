@@ -153,14 +153,19 @@ func TestCloseWaitsForAClaimedSubmission(t *testing.T) {
 // After our DPR (Close cut the drain short) the peer may still answer requests that were in
 // flight: an ECA that arrives before the DPA completes its request with the answer.
 func TestAnswerInClosingIsDelivered(t *testing.T) {
+	overEachTransport(t, testAnswerInClosingIsDelivered)
+}
+
+func testAnswerInClosingIsDelivered(t *testing.T, tr transport) {
 	ecr := make(chan *s13.ECR, 1)
-	peer := testpeer.StartT(t, testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+	peer := testpeer.StartT(t, tr.peer(testpeer.Config{Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		c := *req
 		c.SessionID = append([]byte(nil), req.SessionID...)
 		ecr <- &c
 		return testpeer.Reply{Drop: true}
-	}})
+	}}))
 	cfg := testConfig(peer.Addr())
+	tr.dras(&cfg)
 	cfg.RequestTimeout = 10 * time.Second
 	cfg.DPATimeout = 5 * time.Second
 	e := startBounded(t, cfg)

@@ -43,13 +43,14 @@ type proxiedEIR struct {
 	answers atomic.Int64 // ECAs it sent
 }
 
-func startProxiedEIR(t *testing.T, host string) *proxiedEIR {
+// startProxiedEIROver starts a proxiedEIR the engine reaches over tr (the proxy passes TLS through).
+func startProxiedEIROver(t *testing.T, host string, tr transport) *proxiedEIR {
 	t.Helper()
 	pe := &proxiedEIR{}
-	pe.peer = testpeer.StartT(t, testpeer.Config{OriginHost: host, Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
+	pe.peer = testpeer.StartT(t, tr.peer(testpeer.Config{OriginHost: host, Handler: func(_ *testpeer.Conn, req *s13.ECR) testpeer.Reply {
 		pe.answers.Add(1)
 		return testpeer.Reply{Verdict: s13.Verdict{EquipmentStatus: verdictFor(string(req.IMEI))}, Delay: serviceTime}
-	}})
+	}}))
 	p, err := faultproxy.Start(pe.peer.Addr())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = p.Close() })
@@ -163,10 +164,17 @@ func (l *load) finish(t *testing.T, d time.Duration) map[string]int {
 // close the engine, which the invariants need before they are checked.
 func twoProxiedDRAs(t *testing.T, tw time.Duration) (a, b *proxiedEIR, cfg Config) {
 	t.Helper()
-	a = startProxiedEIR(t, "dra-a.test.local")
-	b = startProxiedEIR(t, "dra-b.test.local")
+	return twoProxiedDRAsOver(t, tw, transport{})
+}
+
+// twoProxiedDRAsOver is twoProxiedDRAs with both DRAs reached over tr.
+func twoProxiedDRAsOver(t *testing.T, tw time.Duration, tr transport) (a, b *proxiedEIR, cfg Config) {
+	t.Helper()
+	a = startProxiedEIROver(t, "dra-a.test.local", tr)
+	b = startProxiedEIROver(t, "dra-b.test.local", tr)
 	cfg = testConfig()
 	cfg.DRAs = []DRA{{Name: "a", Address: a.proxy.Addr()}, {Name: "b", Address: b.proxy.Addr()}}
+	tr.dras(&cfg)
 	cfg.RequestTimeout = 10 * time.Second
 	cfg.CEATimeout = 500 * time.Millisecond
 	fast(&cfg, tw, tw)
@@ -176,9 +184,9 @@ func twoProxiedDRAs(t *testing.T, tw time.Duration) (a, b *proxiedEIR, cfg Confi
 // loadedPair is twoProxiedDRAs started, both connections open, with a load answered by a: it
 // returns DRA a, the engine (closed by closeEngine), its state stream, the load and the
 // scenario's deadline.
-func loadedPair(t *testing.T, tw time.Duration) (*proxiedEIR, *Engine, *watch, *load, context.Context) {
+func loadedPair(t *testing.T, tw time.Duration, tr transport) (*proxiedEIR, *Engine, *watch, *load, context.Context) {
 	t.Helper()
-	a, _, cfg := twoProxiedDRAs(t, tw)
+	a, _, cfg := twoProxiedDRAsOver(t, tw, tr)
 	w := watchStates(&cfg)
 	e, err := New(cfg)
 	require.NoError(t, err)
@@ -205,9 +213,13 @@ func closeEngine(t *testing.T, e *Engine) {
 // with its own verdict. When the blackhole lifts, a reconnects through REOPEN (three DWAs) and
 // carries traffic again.
 func TestHalfOpenDetectedAndFailedOver(t *testing.T) {
+	overEachTransport(t, testHalfOpenDetectedAndFailedOver)
+}
+
+func testHalfOpenDetectedAndFailedOver(t *testing.T, tr transport) {
 	invariant.Process(t, heapCap)
 	const tw = 400 * time.Millisecond
-	a, e, w, l, ctx := loadedPair(t, tw)
+	a, e, w, l, ctx := loadedPair(t, tw, tr)
 
 	require.NoError(t, a.proxy.Apply(faultproxy.Blackhole(faultproxy.Both, true)))
 	holed := time.Now()
@@ -233,9 +245,11 @@ func TestHalfOpenDetectedAndFailedOver(t *testing.T) {
 
 // An RST with requests in flight on a (§4.3 scenario 16): its pending requests fail over to b,
 // a reconnects, nothing is lost.
-func TestResetMidLoadLosesNothing(t *testing.T) {
+func TestResetMidLoadLosesNothing(t *testing.T) { overEachTransport(t, testResetMidLoadLosesNothing) }
+
+func testResetMidLoadLosesNothing(t *testing.T, tr transport) {
 	invariant.Process(t, heapCap)
-	a, e, w, l, ctx := loadedPair(t, 300*time.Millisecond)
+	a, e, w, l, ctx := loadedPair(t, 300*time.Millisecond, tr)
 	for range 3 {
 		require.NoError(t, a.proxy.Apply(faultproxy.ResetAll()))
 		w.awaitOn(t, ctx, "a", fsm.Reconnecting)
@@ -363,7 +377,7 @@ func TestAnswersInReverseOrder(t *testing.T) {
 func TestPeerThatStopsReadingIsFailedOver(t *testing.T) {
 	invariant.Process(t, heapCap)
 	const tw = 400 * time.Millisecond
-	a, e, w, l, ctx := loadedPair(t, tw)
+	a, e, w, l, ctx := loadedPair(t, tw, transport{})
 	for _, c := range a.peer.Conns() {
 		c.StopReading()
 	}
@@ -380,7 +394,7 @@ func TestPeerThatStopsReadingIsFailedOver(t *testing.T) {
 // nothing is lost.
 func TestResetInsideAnAnswerLosesNothing(t *testing.T) {
 	invariant.Process(t, heapCap)
-	a, e, w, l, ctx := loadedPair(t, 300*time.Millisecond)
+	a, e, w, l, ctx := loadedPair(t, 300*time.Millisecond, transport{})
 	require.NoError(t, a.proxy.Apply(faultproxy.CutAfter(faultproxy.ToClient, 1037))) // an ECA is ~150 bytes: 1037 is inside one
 	w.awaitOn(t, ctx, "a", fsm.Reconnecting)
 	w.awaitOn(t, ctx, "a", fsm.Open)

@@ -42,8 +42,13 @@ func TestSendsDWRWhenIdle(t *testing.T) {
 // A peer that stops answering DWRs goes SUSPECT after DWATimeout (its requests fail over), then
 // DOWN after Tw, then the engine reconnects.
 func TestSilentPeerGoesSuspectThenDown(t *testing.T) {
-	peer := testpeer.StartT(t, testpeer.Config{})
+	overEachTransport(t, testSilentPeerGoesSuspectThenDown)
+}
+
+func testSilentPeerGoesSuspectThenDown(t *testing.T, tr transport) {
+	peer := testpeer.StartT(t, tr.peer(testpeer.Config{}))
 	cfg := testConfig(peer.Addr())
+	tr.dras(&cfg)
 	fast(&cfg, 200*time.Millisecond, 100*time.Millisecond)
 	w := watchStates(&cfg)
 	e := startEngine(t, cfg)
