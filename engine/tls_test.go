@@ -160,3 +160,27 @@ func TestTLSHandshakeThatNeverCompletesIsBoundedByCEATimeout(t *testing.T) {
 	assert.Contains(t, le.Error(), "CEATimeout")
 	await.Wait(t, &e.dials.handshakes, 5*time.Second)
 }
+
+// A corrupt record on an established TLS connection (§4 scenario 21's bytes, below TLS): it
+// cannot be authenticated, so the connection is reset with ErrTLS and redialled, and the next
+// request is answered on the new one.
+func TestTLSCorruptRecordResetsTheConnection(t *testing.T) {
+	l := testLab(t)
+	peer := testpeer.StartT(t, testpeer.Config{TLS: l.ServerConfig(true)})
+	cfg := tlsConfigFor(l.ClientConfig(""), peer.Addr())
+	w := watchStates(&cfg)
+	e := startEngine(t, cfg)
+	ctx := ctxT(t, 10*time.Second)
+	_, err := e.Check(ctx, testReq)
+	require.NoError(t, err)
+	junk := append([]byte{23, 3, 3, 0, 32}, make([]byte, 32)...) // application data no key made
+	require.NoError(t, peer.Conns()[0].WriteBelowTLS(junk))
+	w.await(t, ctx, 1, fsm.Reconnecting)
+	le := e.Stats().Conns[0].LastErr
+	require.ErrorIs(t, le, ErrTLS, "%v", le)
+	assert.NotErrorIs(t, le, ErrTLSHandshake)
+	w.await(t, ctx, 1, fsm.Reopen)
+	require.NoError(t, e.WaitReady(ctx))
+	_, err = e.Check(ctx, testReq)
+	require.NoError(t, err)
+}

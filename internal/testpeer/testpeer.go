@@ -273,6 +273,19 @@ func (c *Conn) Write(b []byte) error {
 	return err
 }
 
+// WriteBelowTLS sends raw bytes on the TCP connection under the peer's TLS (as Write without
+// TLS): a forged or corrupt record.
+func (c *Conn) WriteBelowTLS(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	nc := c.nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
+	_, err := nc.Write(b)
+	return err
+}
+
 // SendDWR sends a Device-Watchdog-Request.
 func (c *Conn) SendDWR() error {
 	c.wmu.Lock()

@@ -258,3 +258,14 @@ func TestSessionCloseEndsTheHandshake(t *testing.T) {
 	_, err := s.Traffic(nil, discard{})
 	require.True(t, errors.Is(err, ErrClosed) || errors.Is(err, ErrHandshake), "%v", err)
 }
+
+// Config defaults MinVersion to TLS 1.2, keeps one the caller chose, and does not modify the
+// caller's config.
+func TestConfigDefaults(t *testing.T) {
+	in := &tls.Config{}
+	c := Config(in)
+	require.Equal(t, uint16(tls.VersionTLS12), c.MinVersion)
+	require.True(t, c.DynamicRecordSizingDisabled)
+	require.Zero(t, in.MinVersion)
+	require.Equal(t, uint16(tls.VersionTLS13), Config(&tls.Config{MinVersion: tls.VersionTLS13}).MinVersion)
+}
