@@ -18,6 +18,10 @@ type Sink interface {
 	Plain(b []byte) bool
 }
 
+// maxHandshakeBacklog bounds the ciphertext handed in and not yet read by the handshake: a
+// handshake flight is a few KiB, so a peer that sends far more before it completes is flooding.
+const maxHandshakeBacklog = 256 << 10
+
 // plainSize is the decryption buffer: one TLS record's plaintext at most (RFC 8446 §5.1).
 const plainSize = 16 << 10
 
@@ -99,6 +103,11 @@ func (s *Session) Traffic(data []byte, sink Sink) ([]byte, error) {
 		return s.wire, s.drain(sink)
 	}
 	a.mu.Lock()
+	if n := len(a.hsIn) + len(data); n > maxHandshakeBacklog {
+		a.mu.Unlock()
+		s.failed = fmt.Errorf("%w: %d bytes sent before the handshake completed, more than %d", ErrHandshake, n, maxHandshakeBacklog)
+		return nil, s.failed
+	}
 	if len(data) > 0 {
 		a.hsIn = append(a.hsIn, data...)
 		a.cond.Signal()

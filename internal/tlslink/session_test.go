@@ -269,3 +269,18 @@ func TestConfigDefaults(t *testing.T) {
 	require.Zero(t, in.MinVersion)
 	require.Equal(t, uint16(tls.VersionTLS13), Config(&tls.Config{MinVersion: tls.VersionTLS13}).MinVersion)
 }
+
+// A peer that floods ciphertext faster than the handshake reads it is refused once the backlog
+// passes maxHandshakeBacklog, not buffered without bound (here the handshake never runs).
+func TestSessionHandshakeBacklogIsBounded(t *testing.T) {
+	l := lab(t)
+	s := Server(Config(l.ServerConfig(false)), func() {}, nil, nil)
+	defer s.Close()
+	chunk := make([]byte, 64<<10)
+	var err error
+	for i := 0; i < 2*maxHandshakeBacklog/len(chunk) && err == nil; i++ {
+		_, err = s.Traffic(chunk, discard{})
+	}
+	require.ErrorIs(t, err, ErrHandshake)
+	require.LessOrEqual(t, len(s.a.hsIn), maxHandshakeBacklog)
+}
