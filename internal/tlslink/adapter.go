@@ -39,7 +39,7 @@ var errWouldBlock net.Error = wouldBlock{}
 
 // Read gives crypto/tls ciphertext: in the open half what the current read handed in, then
 // errWouldBlock; in the handshake half it waits until the loop hands some in or the session
-// closes.
+// closes (and then still gives what was handed in before).
 func (a *adapter) Read(p []byte) (int, error) {
 	if a.open {
 		if len(a.in) == 0 {
@@ -54,8 +54,8 @@ func (a *adapter) Read(p []byte) (int, error) {
 	for len(a.hsIn) == 0 && !a.closed {
 		a.cond.Wait()
 	}
-	if a.closed {
-		return 0, ErrClosed
+	if len(a.hsIn) == 0 { // closed; what was handed in before is read first: a peer's alert
+		return 0, ErrClosed // often arrives with its FIN, and is why the handshake failed
 	}
 	n := copy(p, a.hsIn)
 	a.hsIn = a.hsIn[:copy(a.hsIn, a.hsIn[n:])]
