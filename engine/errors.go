@@ -50,7 +50,8 @@ var (
 	// connection's last error, not to requests.
 	ErrSlowPeer = errors.New("engine: peer does not read")
 	// ErrTLSHandshake: the TLS handshake with the DRA failed, the DRA refused it with an alert
-	// before any Diameter message arrived, or it did not complete within CEATimeout. The
+	// before any Diameter message arrived (or closed then without one: a TLS 1.3 server
+	// refusing our certificate often sends its alert with its FIN, or none), or it did not complete within CEATimeout. The
 	// crypto/tls or x509 cause is wrapped: errors.As finds x509.UnknownAuthorityError,
 	// x509.HostnameError, x509.CertificateInvalidError (expired), tls.AlertError (a refusal the
 	// DRA sent: no client certificate, protocol version) and the like. Reported as a
@@ -67,6 +68,10 @@ var (
 // errHeld is route's answer when the only connections that could take a request are held
 // (peerreopen.go): the request is parked, not failed. It never reaches a caller.
 var errHeld = errors.New("engine: every connection that could take the request is held")
+
+// errPeerClosedAfterHandshake is endTLS's cause for a peer that closed between the handshake
+// and the CEA without sending any application data.
+var errPeerClosedAfterHandshake = errors.New("the peer closed the connection after the TLS handshake without sending any data (a TLS 1.3 server refusing our certificate?)")
 
 // Error is a request failure with its context. It wraps one of the sentinels (and, for
 // ErrMalformedAnswer, the decoding error as well).

@@ -109,8 +109,15 @@ func (p *draConn) endTLS() error {
 	if p.tls == nil {
 		return nil
 	}
+	seen := p.tls.Seen()
 	err := p.tls.Close()
 	p.tls = nil
+	if err == nil && !seen && p.m.State() == fsm.CERSent {
+		// A TLS 1.3 server checks our certificate after our side of the handshake is over; its
+		// refusal alert often arrives with its FIN, or not at all (freeDiameter closes without
+		// one). A close before any record of the CEA is that refusal as far as we can tell.
+		err = errPeerClosedAfterHandshake
+	}
 	if err != nil {
 		p.e.log.Warn("TLS failed", "dra", p.dra.name, "conn", p.index, "addr", p.dra.addr, "err", err)
 		return &Error{Err: ErrTLSHandshake, DRA: p.dra.name, Conn: p.index, Cause: err}

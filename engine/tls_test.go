@@ -3,6 +3,7 @@ package engine
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"net"
 	"testing"
 	"time"
@@ -82,6 +83,9 @@ func TestTLSHandshakeFailuresAreTypedAndBackedOff(t *testing.T) {
 			assert.Equal(t, x509.Expired, e.Reason)
 		}},
 		{"no client certificate", nil, func(c *tls.Config) { c.Certificates = nil }, func(t *testing.T, err error) {
+			if errors.Is(err, errPeerClosedAfterHandshake) {
+				return // TLS 1.3: the server's alert was lost with its close (endTLS)
+			}
 			var e tls.AlertError
 			require.ErrorAs(t, err, &e)
 			assert.Contains(t, e.Error(), "certificate")
@@ -159,6 +163,41 @@ func TestTLSHandshakeThatNeverCompletesIsBoundedByCEATimeout(t *testing.T) {
 	require.ErrorIs(t, le, ErrTLSHandshake, "%v", le)
 	assert.Contains(t, le.Error(), "CEATimeout")
 	await.Wait(t, &e.dials.handshakes, 5*time.Second)
+}
+
+// A DRA that completes the TLS handshake and then closes the socket without a record (what a
+// TLS 1.3 server refusing our certificate does when its alert is lost, and what freeDiameter
+// does): while the CER waits for its CEA that is a handshake failure, not a bare EOF.
+func TestTLSSilentCloseAfterHandshakeIsAHandshakeFailure(t *testing.T) {
+	l := testLab(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			raw, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			tc := tls.Server(raw, l.ServerConfig(true))
+			_ = raw.SetDeadline(time.Now().Add(5 * time.Second))
+			_ = tc.Handshake()
+			_ = raw.Close() // no close_notify, no alert
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		<-done
+	})
+	cfg := tlsConfigFor(l.ClientConfig(""), ln.Addr().String())
+	cfg.BackoffInitial, cfg.BackoffMax = time.Minute, time.Minute
+	w := watchStates(&cfg)
+	e, ctx := startInBackground(t, cfg)
+	w.await(t, ctx, 1, fsm.Reconnecting)
+	le := e.Stats().Conns[0].LastErr
+	require.ErrorIs(t, le, ErrTLSHandshake, "%v", le)
+	assert.ErrorIs(t, le, errPeerClosedAfterHandshake)
 }
 
 // A corrupt record on an established TLS connection (§4 scenario 21's bytes, below TLS): it

@@ -87,6 +87,9 @@ func (s *Session) handshake(wg *sync.WaitGroup) {
 // concurrent use.
 func (s *Session) Open() bool { return s.a.open }
 
+// Seen reports whether any application data has been decrypted. Not safe for concurrent use.
+func (s *Session) Seen() bool { return s.seen }
+
 // Traffic handles one read's ciphertext (data may be empty: the handshake woke the loop) and
 // hands the plaintext to sink. It returns the ciphertext the loop must write now (handshake
 // flights, an alert, the sealed plaintext that waited for the handshake, a TLS 1.3 KeyUpdate
