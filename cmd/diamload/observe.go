@@ -32,10 +32,15 @@ type observer struct {
 const observeTimeout = 5 * time.Second
 
 // startObserver listens on the --metrics and --pprof addresses ("" for none) and serves them,
-// printing each bound address to w (port 0 picks a free one). An address that cannot be bound
-// is an error wrapping errObserve.
-func startObserver(metricsAddr, pprofAddr string, w io.Writer) (*observer, error) {
+// printing each bound address to w (port 0 picks a free one). ready (nil: not yet known) is what
+// /healthz reports from the first request: it is set before any listener serves, so a client
+// that reads the printed address never sees a 503 from a command that is ready. An address
+// that cannot be bound is an error wrapping errObserve.
+func startObserver(metricsAddr, pprofAddr string, ready func() bool, w io.Writer) (*observer, error) {
 	o := &observer{done: make(chan struct{})}
+	if ready != nil {
+		o.setReady(ready)
+	}
 	type endpoint struct {
 		addr, what string
 		mux        *http.ServeMux

@@ -181,3 +181,26 @@ func TestServeMetricsAndHealthz(t *testing.T) {
 	_, err := http.Get(url + "/healthz")
 	assert.True(t, err != nil && !errors.Is(err, context.Canceled), "nothing listens after serve")
 }
+
+// The readiness given to startObserver holds from the first request: a client that reads the
+// printed address and asks at once gets 200 from a ready command (serve's CI flake was a 503
+// there), and 503 when none is given yet (a run before its engine is up).
+func TestObserverReadyFromTheFirstRequest(t *testing.T) {
+	var out syncBuffer
+	obs, err := startObserver("127.0.0.1:0", "", func() bool { return true }, &out)
+	require.NoError(t, err)
+	defer obs.close()
+	m := regexp.MustCompile(`on http://(127\.0\.0\.1:\d+)`).FindStringSubmatch(out.String())
+	require.NotNil(t, m, out.String())
+	code, body := get(t, "http://"+m[1]+"/healthz")
+	assert.Equal(t, http.StatusOK, code, body)
+
+	var out2 syncBuffer
+	notYet, err := startObserver("127.0.0.1:0", "", nil, &out2)
+	require.NoError(t, err)
+	defer notYet.close()
+	m = regexp.MustCompile(`on http://(127\.0\.0\.1:\d+)`).FindStringSubmatch(out2.String())
+	require.NotNil(t, m, out2.String())
+	code, _ = get(t, "http://"+m[1]+"/healthz")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+}

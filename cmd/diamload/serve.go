@@ -145,9 +145,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var listening atomic.Bool // /healthz: 200 from here until the close begins
+	listening.Store(true)
 	var obs *observer
 	if o.observe != (observeOpts{}) {
-		if obs, err = startObserver(o.observe.metrics, o.observe.pprof, stdout); err != nil {
+		if obs, err = startObserver(o.observe.metrics, o.observe.pprof, listening.Load, stdout); err != nil {
 			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_ = r.Close(cctx)
@@ -161,9 +163,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	var listening atomic.Bool // /healthz: 200 from here until the close begins
-	listening.Store(true)
-	obs.setReady(listening.Load)
 	delay := ""
 	if o.delay.max > 0 {
 		delay = ", default delay " + o.delay.String()

@@ -103,7 +103,7 @@ func (s *session) startObserver() error {
 	if s.o.observe == (observeOpts{}) {
 		return nil
 	}
-	obs, err := startObserver(s.o.observe.metrics, s.o.observe.pprof, s.stderr)
+	obs, err := startObserver(s.o.observe.metrics, s.o.observe.pprof, nil, s.stderr)
 	if err != nil {
 		return err
 	}
