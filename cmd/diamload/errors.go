@@ -34,6 +34,26 @@ var (
 	errBadThreshold = errors.New("bad threshold")
 	// errBadReport: a report given to merge that cannot be read or merged.
 	errBadReport = errors.New("bad report")
+
+	// The TLS flags' errors (tlsflags.go). Each comes wrapped in a tlsFlagError, which also
+	// matches errUsage: a bad TLS file is a bad command line, found before any dial.
+
+	// errTLSFile: a --tls-* file cannot be read (missing, a directory, too large) or, for
+	// --tls-keylog, created.
+	errTLSFile = errors.New("unreadable file")
+	// errTLSNoCert: a PEM file that must hold certificates holds none that parse.
+	errTLSNoCert = errors.New("no certificate in the PEM file")
+	// errTLSNoKey: the --tls-key file holds no private key that parses.
+	errTLSNoKey = errors.New("no private key in the PEM file")
+	// errTLSHalfPair: --tls-cert without --tls-key, or the other way round.
+	errTLSHalfPair = errors.New("a certificate and its key go together")
+	// errTLSKeyMismatch: the private key is not the one of the certificate's public key.
+	errTLSKeyMismatch = errors.New("the key does not match the certificate")
+	// errTLSClientCANeedsCert: serve --tls-client-ca without a certificate to serve TLS with.
+	errTLSClientCANeedsCert = errors.New("needs --tls-cert and --tls-key")
+	// errTLSUnused: TLS flags given, but no connection uses TLS (run: no --tls and no tls://
+	// --dra, or no --dra at all; serve: no --tls-cert).
+	errTLSUnused = errors.New("no connection uses TLS")
 )
 
 // usageError builds an error matching errUsage whose text is only the message.
@@ -50,6 +70,33 @@ func (e *flagError) Error() string {
 	return fmt.Sprintf("diamload %s: invalid --%s %s: want %s", e.Cmd, e.Flag, e.Value, e.Want)
 }
 func (e *flagError) Unwrap() error { return errUsage }
+
+// tlsFlagError is a TLS flag that cannot be used: the command, the flag (without dashes), the
+// file when the flag names one, the kind (one of the errTLS sentinels) and the cause, if any.
+// It matches errUsage, Kind and Err.
+type tlsFlagError struct {
+	Cmd, Flag, Path string
+	Kind, Err       error
+}
+
+func (e *tlsFlagError) Error() string {
+	msg := "diamload " + e.Cmd + ": --" + e.Flag
+	if e.Path != "" {
+		msg += " " + e.Path
+	}
+	msg += ": " + e.Kind.Error()
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *tlsFlagError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{errUsage, e.Kind}
+	}
+	return []error{errUsage, e.Kind, e.Err}
+}
 
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}

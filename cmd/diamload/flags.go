@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,6 +75,13 @@ type runOpts struct {
 	htmlOut         string
 	log             logOpts
 
+	// TLS (tlsflags.go): the flags as given, then per --dra (by index in peers) its TLS config,
+	// nil for plain TCP (tls nil: no TLS at all), and --tls-keylog's file, which the run
+	// closes after the client.
+	tlsIn     tlsFlags
+	tls       []*tls.Config
+	tlsKeyLog *os.File
+
 	selftest bool
 	imeiSet  bool
 }
@@ -89,6 +99,12 @@ type serveOpts struct {
 	watchdog    time.Duration
 	observe     observeOpts
 	log         logOpts
+
+	// TLS (tlsflags.go): the flags as given, the server's config (nil: plain TCP) and
+	// --tls-keylog's file, which serve closes after the server.
+	tlsIn     tlsFlags
+	tls       *tls.Config
+	tlsKeyLog *os.File
 }
 
 // stringList is a repeatable string flag.
@@ -233,6 +249,8 @@ func parseRunArgs(fs *flag.FlagSet, o *runOpts, name string, args []string) erro
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	peers, useTLS := splitTLSPeers(&o.tlsIn, o.peers) // before the peers are checked as host:port
+	o.peers = peers
 	o.imeiSet = set["imei"]
 	o.sampleSet = set["sample"]
 	if len(o.peers) > 0 {
@@ -259,9 +277,17 @@ func parseRunArgs(fs *flag.FlagSet, o *runOpts, name string, args []string) erro
 		return err
 	}
 	if o.soak != nil {
-		return o.checkSoak(name)
+		if err := o.checkSoak(name); err != nil {
+			return err
+		}
 	}
-	return nil
+	if o.client == "baseline" && slices.Contains(useTLS, true) {
+		return usagef("diamload %s: --client baseline speaks plain TCP only; TLS needs --client engine", name)
+	}
+	// Last: it may open --tls-keylog, which nothing would close after a later error.
+	var err error
+	o.tls, o.tlsKeyLog, err = runTLSConfigs(&o.tlsIn, name, o.peers, useTLS)
+	return err
 }
 
 // parseFlags parses args and turns a flag error into one usage line.
@@ -370,24 +396,32 @@ func parseServeFlags(args []string) (*serveOpts, error) {
 	o := &serveOpts{}
 	fs := newFlagSet("serve")
 	serveFlags(fs, o)
+	return o, parseServeArgs(fs, o, args)
+}
+
+// parseServeArgs parses args into o (whose flags fs holds) and checks them.
+func parseServeArgs(fs *flag.FlagSet, o *serveOpts, args []string) error {
 	if err := parseFlags(fs, "serve", args); err != nil {
-		return nil, err
+		return err
 	}
 	bad := func(format string, args ...any) error {
 		return usagef("diamload serve: %s", fmt.Sprintf(format, args...))
 	}
 	if _, port, err := net.SplitHostPort(o.listen); err != nil {
-		return nil, bad("invalid --listen %q: want host:port", o.listen)
+		return bad("invalid --listen %q: want host:port", o.listen)
 	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return nil, bad("invalid --listen %q: port must be 0-65535", o.listen)
+		return bad("invalid --listen %q: port must be 0-65535", o.listen)
 	}
 	if o.watchdog < engine.MinDWRInterval {
-		return nil, bad("invalid --watchdog %v: want at least %v (RFC 3539)", o.watchdog, engine.MinDWRInterval)
+		return bad("invalid --watchdog %v: want at least %v (RFC 3539)", o.watchdog, engine.MinDWRInterval)
 	}
 	if err := o.observe.check("serve"); err != nil {
-		return nil, err
+		return err
 	}
-	return o, nil
+	// Last: it may open --tls-keylog, which nothing would close after a later error.
+	var err error
+	o.tls, o.tlsKeyLog, err = resolveServeTLS(&o.tlsIn)
+	return err
 }
 
 // serveFlags registers the serve flags on fs.

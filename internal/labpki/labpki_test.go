@@ -4,59 +4,15 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
-	"net"
 	"path/filepath"
 	"testing"
 	"time"
 )
 
-// handshake runs a TLS handshake over loopback TCP (net.Pipe is unbuffered, and TLS 1.3's two
-// sides write at once) and returns the client's and server's errors.
+// handshake is Handshake with the tests' bound.
 func handshake(t *testing.T, client, server *tls.Config) (cerr, serr error) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	done := make(chan error, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			done <- err
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		s := tls.Server(c, server)
-		err = s.Handshake()
-		if err == nil {
-			// TLS 1.3: the server finishes before it has read the client's certificate verdict.
-			_, err = s.Read(make([]byte, 1))
-		}
-		done <- err
-	}()
-	a, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	_ = a.SetDeadline(time.Now().Add(10 * time.Second))
-	c := tls.Client(a, client)
-	cerr = c.Handshake()
-	if cerr == nil {
-		_, _ = c.Write([]byte{0})
-	}
-	a.Close()
-	select {
-	case serr = <-done:
-	case <-time.After(15 * time.Second):
-		t.Fatal("server handshake did not finish")
-	}
-	if cerr == nil && serr != nil && serr.Error() == "EOF" {
-		serr = nil
-	}
-	return cerr, serr
+	return Handshake(client, server, 10*time.Second)
 }
 
 func TestLabHandshakeWithClientCertificate(t *testing.T) {
