@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -61,7 +62,8 @@ type clientConfig struct {
 	timeout         time.Duration
 	watchdog        time.Duration
 	concurrency     int
-	logger          *slog.Logger // the engine's records; nil: none
+	logger          *slog.Logger  // the engine's records; nil: none
+	tls             []*tls.Config // per peer (index of peers); nil or short: plain TCP
 }
 
 // engineClient adapts *engine.Engine.
@@ -115,8 +117,12 @@ func engineConfig(cc clientConfig) engine.Config {
 	if cc.identityPerConn {
 		policy = engine.IdentityPerConnection
 	}
-	for _, p := range cc.peers {
-		cfg.DRAs = append(cfg.DRAs, engine.DRA{Address: p, Connections: cc.conns, Identity: policy})
+	for i, p := range cc.peers {
+		d := engine.DRA{Address: p, Connections: cc.conns, Identity: policy}
+		if i < len(cc.tls) {
+			d.TLS = cc.tls[i]
+		}
+		cfg.DRAs = append(cfg.DRAs, d)
 	}
 	return cfg
 }

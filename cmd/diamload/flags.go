@@ -78,9 +78,10 @@ type runOpts struct {
 	// TLS (tlsflags.go): the flags as given, then per --dra (by index in peers) its TLS config,
 	// nil for plain TCP (tls nil: no TLS at all), and --tls-keylog's file, which the run
 	// closes after the client.
-	tlsIn     tlsFlags
-	tls       []*tls.Config
-	tlsKeyLog *os.File
+	tlsIn       tlsFlags
+	tls         []*tls.Config
+	tlsKeyLog   *os.File
+	selftestTLS bool // selftest --tls: the embedded EIR and the client over TLS (labpki)
 
 	selftest bool
 	imeiSet  bool
@@ -186,7 +187,10 @@ func newFlagSet(name string) *flag.FlagSet {
 
 // runFlags registers the run (or selftest) flags on fs.
 func runFlags(fs *flag.FlagSet, o *runOpts, selftest bool) {
-	if !selftest {
+	if selftest {
+		fs.BoolVar(&o.selftestTLS, "tls", false, "run the self-test over TLS: throwaway certificates made in memory, client certificates required")
+	} else {
+		registerTLSFlags(fs, &o.tlsIn, false)
 		fs.Var(&o.peers, "dra", "peer `host:port` (DRA or EIR); repeatable. None: an embedded EIR on 127.0.0.1")
 	}
 	fs.IntVar(&o.conns, "conns", 1, "connections per peer")
@@ -434,4 +438,5 @@ func serveFlags(fs *flag.FlagSet, o *serveOpts) {
 	fs.DurationVar(&o.watchdog, "watchdog", defaultWatchdog, "Tw, the DWR interval towards idle clients (at least 6s)")
 	observeFlags(fs, &o.observe)
 	logFlags(fs, &o.log, slog.LevelInfo) // a server's log is its output: its clients come and go there
+	registerTLSFlags(fs, &o.tlsIn, true)
 }

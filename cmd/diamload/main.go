@@ -140,6 +140,9 @@ func runCommand(ctx context.Context, name string, args []string, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	if o.tlsKeyLog != nil {
+		defer o.tlsKeyLog.Close() // after the client
+	}
 	res, rec, err := load(ctx, o, stderr)
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ func startServer(ctx context.Context, o eirOpts, h *eir.Handler) (*responderImpl
 		Handler:       h,
 		DWRInterval:   o.watchdog,
 		Logger:        o.logger,
+		TLS:           o.tls,
 	})
 	if err != nil {
 		return nil, "", usagef("%v", err)

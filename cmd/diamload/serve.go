@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"context"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ type eirOpts struct {
 	watchdog    time.Duration
 	seed        uint64
 	logger      *slog.Logger // the server's records; nil: none
+	tls         *tls.Config  // nil: plain TCP
 }
 
 // responder is a running EIR.
@@ -132,6 +134,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.tlsKeyLog != nil {
+		defer o.tlsKeyLog.Close() // after the server, whose last records it logs the keys of
+	}
 	r, err := startEIR(ctx, eirOpts{
 		listen:      o.listen,
 		originHost:  o.originHost,
@@ -141,6 +146,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		watchdog:    o.watchdog,
 		seed:        uint64(time.Now().UnixNano()),
 		logger:      o.log.logger(stderr),
+		tls:         o.tls,
 	})
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"runtime/pprof"
 	"time"
 
+	"github.com/hsdfat8/diam-gw/internal/labpki"
 	"github.com/hsdfat8/diam-gw/metrics"
 	"github.com/hsdfat8/diam-gw/s13/eir"
 )
@@ -18,7 +20,8 @@ type result struct {
 	opts             *runOpts
 	client           string
 	peers            []string
-	embedded         []*responder // nil against --dra peers; two for a soak
+	tls              []*tls.Config // per peer; nil entries or none: plain TCP
+	embedded         []*responder  // nil against --dra peers; two for a soak
 	seed             uint64
 	duration         time.Duration // measured window: start to last completion
 	attack           time.Duration // measured window: start to the last submission
@@ -128,6 +131,16 @@ func (s *session) startTarget() error {
 		res.seed = uint64(time.Now().UnixNano())
 	}
 	res.peers = []string(o.peers)
+	res.tls = o.tls
+	var serverTLS *tls.Config
+	if o.selftestTLS {
+		lab, err := labpki.New(time.Now())
+		if err != nil {
+			return fmt.Errorf("selftest --tls: %w", err)
+		}
+		serverTLS = lab.ServerConfig(true)
+		res.tls = []*tls.Config{lab.ClientConfig("127.0.0.1")}
+	}
 	if len(res.peers) == 0 {
 		n := 1
 		if o.soak != nil {
@@ -144,6 +157,7 @@ func (s *session) startTarget() error {
 				watchdog:    o.watchdog,
 				seed:        res.seed,
 				logger:      s.log,
+				tls:         serverTLS,
 			})
 			if err != nil {
 				return err
@@ -220,6 +234,7 @@ func (s *session) startClient() error {
 		watchdog:        o.watchdog,
 		concurrency:     o.concurrency,
 		logger:          s.log,
+		tls:             s.res.tls,
 	}
 	var err error
 	if o.client == "baseline" {
