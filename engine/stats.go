@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"crypto/tls"
 	"math/bits"
 	"sync/atomic"
 	"time"
@@ -148,9 +149,12 @@ type ConnStats struct {
 	OriginHost      string // ours on this connection
 	PeerOriginHost  string // from the last CEA
 	PeerOriginRealm string
-	State           string
-	StateSince      time.Time
-	Usable          bool // routed to: a usable state and not held
+	// TLS is what the connection's TLS handshake agreed, set with the CEA it protected; the
+	// zero value for a TCP connection (and before its CEA).
+	TLS        TLSInfo
+	State      string
+	StateSince time.Time
+	Usable     bool // routed to: a usable state and not held
 	// Settling: just after its CEA (or the peer's REOPEN), the connection is held for a moment
 	// before it is routed to (peerSettle: OTP drops requests sent right after its CEA).
 	Settling bool
@@ -286,7 +290,25 @@ type connStats struct {
 	lastErr atomic.Pointer[errInfo]
 }
 
-type connInfo struct{ local, remote, peerHost, peerRealm string }
+type connInfo struct {
+	local, remote, peerHost, peerRealm string
+	tls                                TLSInfo
+}
+
+// TLSInfo is the protocol version and cipher suite a TLS handshake agreed (crypto/tls's
+// values); the zero value: no TLS.
+type TLSInfo struct {
+	Version     uint16 // tls.VersionTLS12, tls.VersionTLS13
+	CipherSuite uint16 // e.g. tls.TLS_AES_128_GCM_SHA256
+}
+
+// String is "TLS 1.3 TLS_AES_128_GCM_SHA256", or "" for no TLS. Safe for concurrent use.
+func (t TLSInfo) String() string {
+	if t == (TLSInfo{}) {
+		return ""
+	}
+	return tls.VersionName(t.Version) + " " + tls.CipherSuiteName(t.CipherSuite)
+}
 
 type errInfo struct {
 	err error
@@ -344,9 +366,9 @@ func (s *connStats) connected(local, remote string) {
 	s.info.Store(&connInfo{local: local, remote: remote})
 }
 
-func (s *connStats) setPeer(host, realm string) {
+func (s *connStats) setPeer(host, realm string, t TLSInfo) {
 	old := s.info.Load()
-	n := &connInfo{peerHost: host, peerRealm: realm}
+	n := &connInfo{peerHost: host, peerRealm: realm, tls: t}
 	if old != nil {
 		n.local, n.remote = old.local, old.remote
 	}
@@ -470,6 +492,7 @@ func (e *Engine) Stats() Snapshot {
 			}
 			if in := p.stats.info.Load(); in != nil {
 				c.LocalAddr, c.RemoteAddr, c.PeerOriginHost, c.PeerOriginRealm = in.local, in.remote, in.peerHost, in.peerRealm
+				c.TLS = in.tls
 			}
 			if le := p.stats.lastErr.Load(); le != nil {
 				c.LastErr, c.LastError, c.LastErrorAt = le.err, le.msg, le.at

@@ -42,6 +42,16 @@ func (p *draConn) startTLS(c gnet.Conn) {
 	p.tls.Start(&p.e.dials.handshakes)
 }
 
+// tlsInfo is what the connection's handshake agreed; zero over TCP. Called with the CEA,
+// which only a completed handshake delivers, so the session's handshake goroutine is done.
+func (p *draConn) tlsInfo() TLSInfo {
+	if p.tls == nil {
+		return TLSInfo{}
+	}
+	cs := p.tls.ConnectionState()
+	return TLSInfo{Version: cs.Version, CipherSuite: cs.CipherSuite}
+}
+
 // tlsTraffic decrypts one read (or a wake-up of the handshake: data empty) into the
 // reassembler and writes at once what the session has for the wire: a handshake flight waits
 // for no flush.

@@ -51,6 +51,39 @@ func TestTLSCheck(t *testing.T) {
 	assert.Nil(t, cs.LastErr)
 }
 
+// ConnStats.TLS names what the handshake agreed, read from the session: the version the DRA
+// allowed (TLS 1.2 when it goes no higher) and the suite; zero over TCP.
+func TestConnStatsNameTheTLSAgreed(t *testing.T) {
+	l := testLab(t)
+	tls12 := l.ServerConfig(true)
+	tls12.MaxVersion = tls.VersionTLS12
+	for _, c := range []struct {
+		name    string
+		srv     *tls.Config
+		version uint16
+	}{{"tcp", nil, 0}, {"tls1.3", l.ServerConfig(true), tls.VersionTLS13}, {"tls1.2", tls12, tls.VersionTLS12}} {
+		t.Run(c.name, func(t *testing.T) {
+			peer := testpeer.StartT(t, testpeer.Config{TLS: c.srv})
+			cfg := testConfig(peer.Addr())
+			if c.srv != nil {
+				cfg = tlsConfigFor(l.ClientConfig(""), peer.Addr())
+			}
+			e := startEngine(t, cfg)
+			_, err := e.Check(ctxT(t, 5*time.Second), testReq)
+			require.NoError(t, err)
+			got := e.Stats().Conns[0].TLS
+			assert.Equal(t, c.version, got.Version)
+			if c.srv == nil {
+				assert.Equal(t, TLSInfo{}, got)
+				assert.Empty(t, got.String())
+				return
+			}
+			assert.NotZero(t, got.CipherSuite)
+			assert.Equal(t, tls.VersionName(c.version)+" "+tls.CipherSuiteName(got.CipherSuite), got.String())
+		})
+	}
+}
+
 // Each handshake failure is an ErrTLSHandshake wrapping its crypto/tls or x509 cause, set as
 // the connection's last error, and is followed by the backoff: the next dial comes no sooner
 // than BackoffInitial after the failure.

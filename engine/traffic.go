@@ -242,7 +242,7 @@ func (p *draConn) cea(msg []byte, now int64) {
 		p.step(fsm.Event{Kind: fsm.EvCEAFailed}, nil)
 		return
 	}
-	p.stats.setPeer(a.OriginHost, a.OriginRealm)
+	p.stats.setPeer(a.OriginHost, a.OriginRealm, p.tlsInfo())
 	p.log.Info("CEA accepted", "product", a.ProductName, "apps", link.AppList(&a.Capabilities))
 	p.hold.begin(now) // before the step can mark it usable
 	p.step(fsm.Event{Kind: fsm.EvCEAOK, OriginStateID: a.OriginStateID, HasOriginStateID: a.HasOriginStateID}, nil)
