@@ -35,6 +35,7 @@ type connReport struct {
 	OriginHost     string `json:"origin_host"`
 	PeerOriginHost string `json:"peer_origin_host"`
 	State          string `json:"state"`
+	TLS            string `json:"tls"` // "TLS 1.3 TLS_AES_128_GCM_SHA256" as the handshake agreed; "" over TCP
 	Sent           uint64 `json:"sent"`
 	Received       uint64 `json:"received"`
 	Timeouts       uint64 `json:"timeouts"`
@@ -85,6 +86,7 @@ func (c engineClient) Connections() []connReport {
 			OriginHost:     cs.OriginHost,
 			PeerOriginHost: cs.PeerOriginHost,
 			State:          cs.State,
+			TLS:            cs.TLS.String(),
 			Sent:           cs.Requests,
 			Received:       cs.Answers.Total(),
 			Timeouts:       cs.Timeouts,

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hsdfat8/diam-gw/internal/leakcheck"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -103,4 +105,48 @@ func atou(t *testing.T, s string) uint64 {
 	n, err := strconv.ParseUint(s, 10, 64)
 	require.NoError(t, err)
 	return n
+}
+
+// servedEIR is `diamload serve` run in-process on a free loopback port.
+type servedEIR struct {
+	addr   string
+	stdout *lineWatcher
+	stderr *syncBuffer
+	cancel context.CancelFunc
+	done   chan int
+}
+
+// startServe runs `serve --listen 127.0.0.1:0 args...` until stop (or the test's end) and
+// returns once it prints its listening address.
+func startServe(t *testing.T, args ...string) *servedEIR {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &servedEIR{stdout: newLineWatcher("listening on "), stderr: &syncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	t.Cleanup(cancel)
+	go func() {
+		s.done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), s.stdout, s.stderr)
+	}()
+	select {
+	case <-s.stdout.seen:
+	case code := <-s.done:
+		t.Fatalf("serve exited with %d: %s", code, s.stderr.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve printed no listen line")
+	}
+	m := regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`).FindStringSubmatch(s.stdout.String())
+	require.NotNil(t, m, s.stdout.String())
+	s.addr = m[1]
+	return s
+}
+
+// stop interrupts serve (as SIGINT would) and requires a clean exit.
+func (s *servedEIR) stop(t *testing.T) {
+	t.Helper()
+	s.cancel()
+	select {
+	case code := <-s.done:
+		assert.Equal(t, exitOK, code, s.stderr.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
 }

@@ -150,7 +150,7 @@ func runCommand(ctx context.Context, name string, args []string, stdout, stderr 
 	rp := buildReport(name, res, rec)
 	switch name {
 	case "selftest":
-		addSelftestChecks(rp)
+		addSelftestChecks(rp, o.selftestTLS)
 	case "soak":
 		addSoakChecks(rp, res)
 	}

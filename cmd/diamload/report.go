@@ -445,14 +445,14 @@ func (rp *report) writeCost(w io.Writer) {
 // writePeers writes the connection table, the client's close, and the embedded EIR's counts.
 func (rp *report) writePeers(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "PEER\tORIGIN-HOST\tPEER-ORIGIN-HOST\tSTATE\tSENT\tRECEIVED\tTIMEOUTS\tFAILOVERS\tRECONNECTS\tLAST ERROR")
+	fmt.Fprintln(tw, "PEER\tORIGIN-HOST\tPEER-ORIGIN-HOST\tSTATE\tTLS\tSENT\tRECEIVED\tTIMEOUTS\tFAILOVERS\tRECONNECTS\tLAST ERROR")
 	for _, c := range rp.Connections {
 		le := c.LastError
 		if le == "" {
 			le = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", c.Peer, c.OriginHost, dash(c.PeerOriginHost), c.State,
-			c.Sent, c.Received, c.Timeouts, c.Failovers, c.Reconnects, le)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\n", c.Peer, c.OriginHost, dash(c.PeerOriginHost), c.State,
+			dash(c.TLS), c.Sent, c.Received, c.Timeouts, c.Failovers, c.Reconnects, le)
 	}
 	tw.Flush()
 	if rp.CloseError != "" {

@@ -106,7 +106,7 @@ func closedReport(t *testing.T) *report {
 		duration: 2 * time.Second, attack: 1500 * time.Millisecond, cpu: 3 * time.Millisecond,
 		mallocs: 12, rssKiB: 12800, unmatchedAnswers: 1, procs: 1,
 		conns: []connReport{
-			{Peer: "10.0.0.1:3868", OriginHost: "gw-1.diamload.local", PeerOriginHost: "dra1.local", State: "Open",
+			{Peer: "10.0.0.1:3868", OriginHost: "gw-1.diamload.local", PeerOriginHost: "dra1.local", State: "Open", TLS: "TLS 1.3 TLS_AES_128_GCM_SHA256",
 				Sent: 6, Received: 6},
 			{Peer: "10.0.0.2:3868", OriginHost: "gw-2.diamload.local", State: "Down", Sent: 4, Received: 3,
 				Timeouts: 1, Failovers: 2, Reconnects: 3, LastError: "connection refused"},
@@ -154,9 +154,11 @@ func embeddedReport(t *testing.T) *report {
 	rec := newRecorder(60*time.Second, false)
 	completions(rec, 0)
 	res := &result{opts: o, client: "engine", peers: []string{target.Addr()}, embedded: []*responder{target}, seed: 3,
-		duration: 3 * time.Second, attack: 3 * time.Second, cpu: time.Millisecond, rssKiB: 12000, procs: 2}
+		duration: 3 * time.Second, attack: 3 * time.Second, cpu: time.Millisecond, rssKiB: 12000, procs: 2,
+		conns: []connReport{{Peer: "127.0.0.1:3868", OriginHost: defaultOriginHost, PeerOriginHost: defaultEIRHost,
+			State: "Disconnected", Sent: 3, Received: 3}}}
 	rp := buildReport("selftest", res, rec)
-	addSelftestChecks(rp)
+	addSelftestChecks(rp, false)
 	// The listening port is the kernel's choice, and the server's counters are package server's.
 	rp.Peers = []string{"127.0.0.1:3868"}
 	rp.Responder.Addr = "127.0.0.1:3868"

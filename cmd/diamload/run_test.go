@@ -40,7 +40,7 @@ func TestJSONReportSchema(t *testing.T) {
 	}
 	conns := m["connections"].([]any)
 	require.Len(t, conns, 1)
-	for _, k := range []string{"peer", "origin_host", "peer_origin_host", "state", "sent", "received", "timeouts",
+	for _, k := range []string{"peer", "origin_host", "peer_origin_host", "state", "tls", "sent", "received", "timeouts",
 		"failovers", "reconnects", "peer_reopens", "last_error"} {
 		assert.Contains(t, conns[0].(map[string]any), k)
 	}
@@ -237,7 +237,7 @@ func TestSelftest(t *testing.T) {
 	code, out, errOut := cli(t, ctxT(t, 30*time.Second), "selftest", "-d", "1s", "--quiet")
 	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	assert.Empty(t, errOut)
-	for _, s := range []string{"ok   invariant", "ok   expected-outcomes", "BLACKLISTED", "GREYLISTED",
+	for _, s := range []string{"ok   invariant", "ok   expected-outcomes", "1 of 1 connections over TCP", "BLACKLISTED", "GREYLISTED",
 		"DIAMETER_ERROR_EQUIPMENT_UNKNOWN", "DIAMETER_TOO_BUSY", "DIAMETER_UNABLE_TO_COMPLY", "0 mismatches"} {
 		assert.Contains(t, out, s)
 	}

@@ -1,6 +1,10 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
 
 // selftest = run against an embedded EIR whose built-in rules exercise every outcome class,
 // with an IMEI mix that hits each rule (see selftestRules and selftestMix), then checks that the
@@ -34,8 +38,8 @@ var selftestMix = []mixEntry{
 	{"99000005xxxxxx", 2},
 }
 
-// addSelftestChecks adds the selftest's pass conditions to the report.
-func addSelftestChecks(rp *report) {
+// addSelftestChecks adds the selftest's pass conditions to the report; overTLS is --tls.
+func addSelftestChecks(rp *report, overTLS bool) {
 	rp.addCheck("answers", rp.Answers > 0, fmt.Sprintf("%d answers", rp.Answers))
 	rp.addCheck("all-checked", rp.ExpectationsChecked == rp.Requests,
 		fmt.Sprintf("%d of %d requests completed and compared with the policy (refused requests are not)", rp.ExpectationsChecked, rp.Requests))
@@ -45,4 +49,26 @@ func addSelftestChecks(rp *report) {
 	}
 	rp.addCheck("expected-outcomes", rp.ExpectationMismatches == 0, detail)
 	rp.addCheck("clean-close", rp.CloseError == "", "client close: "+dash(rp.CloseError))
+	rp.addTransportCheck(overTLS)
+}
+
+// addTransportCheck checks that every connection ran over the transport asked for, as its
+// handshake reported it (engine.ConnStats.TLS), so a --tls that fell back to TCP fails.
+func (rp *report) addTransportCheck(overTLS bool) {
+	var agreed []string
+	n := 0
+	for _, c := range rp.Connections {
+		if (c.TLS != "") == overTLS {
+			n++
+		}
+		if c.TLS != "" && !slices.Contains(agreed, c.TLS) {
+			agreed = append(agreed, c.TLS)
+		}
+	}
+	ok := len(rp.Connections) > 0 && n == len(rp.Connections)
+	if !overTLS {
+		rp.addCheck("transport", ok, fmt.Sprintf("%d of %d connections over TCP", n, len(rp.Connections)))
+		return
+	}
+	rp.addCheck("transport", ok, fmt.Sprintf("%d of %d connections over TLS (%s)", n, len(rp.Connections), dash(strings.Join(agreed, ", "))))
 }

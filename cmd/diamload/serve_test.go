@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"regexp"
 	"testing"
 	"time"
 
@@ -17,28 +15,11 @@ import (
 // (SIGINT/SIGTERM) closes and prints its statistics.
 func TestServeAnswers(t *testing.T) {
 	rules := writeRules(t, "99000001 BLACKLISTED\n99000003 UNKNOWN\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	stdout := newLineWatcher("listening on ")
-	var stderr syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--origin-host", "eir.test.local",
-			"--origin-realm", "test.local", "--rules", rules}, stdout, &stderr)
-	}()
-	select {
-	case <-stdout.seen:
-	case code := <-done:
-		t.Fatalf("serve exited with %d: %s", code, stderr.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve printed no listen line")
-	}
-	m := regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`).FindStringSubmatch(stdout.String())
-	require.NotNil(t, m, stdout.String())
-
+	srv := startServe(t, "--origin-host", "eir.test.local", "--origin-realm", "test.local", "--rules", rules)
+	stdout, stderr := srv.stdout, srv.stderr
 	cfg := engine.DefaultConfig()
 	cfg.OriginHost, cfg.OriginRealm = "gw.test.local", "test.local"
-	cfg.DRAs = []engine.DRA{{Address: m[1], Connections: 1}}
+	cfg.DRAs = []engine.DRA{{Address: srv.addr, Connections: 1}}
 	e, err := engine.New(cfg)
 	require.NoError(t, err)
 	require.NoError(t, e.Start(ctxT(t, 10*time.Second)))
@@ -60,14 +41,7 @@ func TestServeAnswers(t *testing.T) {
 		check(a)
 	}
 	require.NoError(t, e.Close(ctxT(t, 5*time.Second)))
-
-	cancel()
-	select {
-	case code := <-done:
-		assert.Equal(t, exitOK, code, stderr.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not stop")
-	}
+	srv.stop(t)
 	// serve logs at Info by default: its clients, as text records on stderr.
 	logs := stderr.String()
 	assert.Regexp(t, `level=INFO msg="CER accepted" remote=127\.0\.0\.1:\d+ peer_host=gw\.test\.local peer_realm=test\.local`, logs)

@@ -20,10 +20,8 @@ import (
 // turned into *tls.Config values before anything dials or listens, so a bad certificate is a
 // usage error (exit 2) naming the flag and the file.
 //
-// They stay unregistered until the engine and the server take a *tls.Config (engine.DRA.TLS,
-// server.Config.TLS): registerTLSFlags is the one call that turns them on, in runFlags (not
-// for selftest) and in serveFlags. Until then the build steps below see no flag set and
-// change nothing, and a tls:// --dra is refused as an address without a port.
+// run and serve register them (registerTLSFlags); selftest does not (its --tls makes
+// throwaway certificates), and with the flags unregistered the build steps below change nothing.
 
 // tlsScheme marks a --dra address as TLS: tls://host:port.
 const tlsScheme = "tls://"
@@ -62,7 +60,7 @@ func registerTLSFlags(fs *flag.FlagSet, f *tlsFlags, serve bool) {
 
 // splitTLSPeers strips the tls:// marks from the --dra addresses, before they are checked as
 // host:port, and says which peers use TLS (all of them with --tls). With the flags
-// unregistered it returns the peers unchanged and none over TLS.
+// unregistered (selftest) it returns the peers unchanged and none over TLS.
 func splitTLSPeers(f *tlsFlags, peers []string) ([]string, []bool) {
 	if !f.registered {
 		return peers, nil

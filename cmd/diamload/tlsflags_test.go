@@ -64,29 +64,22 @@ func newLabFiles(t *testing.T) labFiles {
 	return f
 }
 
-// parseRunTLS parses run arguments with the TLS flags registered, as the wiring will.
+// parseRunTLS parses run arguments as the command line does; a key log it opens is closed
+// when the test ends.
 func parseRunTLS(t *testing.T, args ...string) (*runOpts, error) {
 	t.Helper()
-	o := &runOpts{}
-	fs := newFlagSet("run")
-	runFlags(fs, o, false)
-	registerTLSFlags(fs, &o.tlsIn, false)
-	err := parseRunArgs(fs, o, "run", args)
-	if o.tlsKeyLog != nil {
+	o, err := parseRunFlags("run", args, false)
+	if o != nil && o.tlsKeyLog != nil {
 		t.Cleanup(func() { o.tlsKeyLog.Close() })
 	}
 	return o, err
 }
 
-// parseServeTLS parses serve arguments with the TLS flags registered.
+// parseServeTLS parses serve arguments as the command line does.
 func parseServeTLS(t *testing.T, args ...string) (*serveOpts, error) {
 	t.Helper()
-	o := &serveOpts{}
-	fs := newFlagSet("serve")
-	serveFlags(fs, o)
-	registerTLSFlags(fs, &o.tlsIn, true)
-	err := parseServeArgs(fs, o, args)
-	if o.tlsKeyLog != nil {
+	o, err := parseServeFlags(args)
+	if o != nil && o.tlsKeyLog != nil {
 		t.Cleanup(func() { o.tlsKeyLog.Close() })
 	}
 	return o, err
@@ -98,18 +91,18 @@ func handshake(t *testing.T, client, server *tls.Config) (cerr, serr error) {
 	return labpki.Handshake(client, server, 10*time.Second)
 }
 
-// Until the engine and the server take a TLS config, the TLS flags do not exist on the
-// command line and a tls:// address is refused: nothing asks for TLS and silently gets TCP.
-func TestTLSFlagsUnregistered(t *testing.T) {
-	for _, args := range [][]string{{"run", "--tls"}, {"run", "--tls-ca", "x"}, {"serve", "--tls-cert", "x"},
-		{"serve", "--tls-client-ca", "x"}} {
+// The TLS flags are on run's and serve's command lines and selftest has only its --tls switch;
+// without any of them a run and a serve stay plain TCP (no config built).
+func TestTLSFlagsRegistered(t *testing.T) {
+	for _, args := range [][]string{{"run", "--tls"}, {"run", "--tls-ca", "x"}, {"serve", "--tls-client-ca", "x"}} {
 		code, _, errOut := cli(t, ctxT(t, 10*time.Second), args...)
 		assert.Equal(t, exitUsage, code, args)
-		assert.Contains(t, errOut, "flag provided but not defined", args)
+		assert.NotContains(t, errOut, "flag provided but not defined", args)
+		assert.Contains(t, errOut, "--"+strings.TrimPrefix(args[1], "--"), args)
 	}
-	_, err := parseRunFlags("run", []string{"--dra", "tls://127.0.0.1:5868"}, false)
-	require.ErrorIs(t, err, errUsage)
-	assert.Contains(t, err.Error(), `invalid --dra "tls://127.0.0.1:5868"`)
+	code, _, errOut := cli(t, ctxT(t, 10*time.Second), "selftest", "--tls-ca", "x")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errOut, "flag provided but not defined", "selftest makes its own certificates")
 	o, err := parseRunFlags("run", []string{"--dra", "127.0.0.1:3868"}, false)
 	require.NoError(t, err)
 	assert.Nil(t, o.tls)
@@ -393,4 +386,66 @@ func TestTLSFlagErrorUnwraps(t *testing.T) {
 	e = &tlsFlagError{Cmd: "serve", Flag: "tls-client-ca", Kind: errTLSClientCANeedsCert}
 	assert.Equal(t, "diamload serve: --tls-client-ca: needs --tls-cert and --tls-key", e.Error())
 	assert.ErrorIs(t, e, errUsage)
+}
+
+// End to end, as an operator types it: `serve` with a certificate and client certificates
+// required, `run --dra tls://` with the lab CA and a client certificate. Every ECR is answered
+// over TLS (the report's connection names the version the handshake agreed), the run closes
+// cleanly (DPR/DPA inside TLS), and the server's statistics show the TLS connection. A run
+// without a client certificate is refused by that server: its handshake fails, typed.
+func TestRunTLSAgainstServeTLS(t *testing.T) {
+	f := newLabFiles(t)
+	srv := startServe(t, "--tls-cert", f.serverCert, "--tls-key", f.serverKey, "--tls-client-ca", f.ca)
+	addr := srv.addr
+
+	code, out, errOut := cli(t, ctxT(t, 60*time.Second), "run", "--dra", "tls://"+addr, "--tls-ca", f.ca,
+		"--tls-cert", f.clientCert, "--tls-key", f.clientKey, "-n", "2000", "-c", "16", "--quiet", "--json", "-")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	rp, _ := decodeReport(t, out)
+	requireBalanced(t, rp)
+	assert.Equal(t, uint64(2000), rp.Answers)
+	assert.Empty(t, rp.CloseError, "DPR/DPA over TLS")
+	require.Len(t, rp.Connections, 1)
+	assert.Regexp(t, `^TLS 1\.3 TLS_`, rp.Connections[0].TLS)
+
+	code, _, errOut = cli(t, ctxT(t, 60*time.Second), "run", "--dra", "tls://"+addr, "--tls-ca", f.ca,
+		"-n", "10", "--quiet")
+	assert.Equal(t, exitFailure, code, "no client certificate: refused")
+	assert.Contains(t, errOut, "TLS handshake")
+
+	srv.stop(t)
+	assert.Regexp(t, `TLSHandshakeFailures:[1-9]`, srv.stdout.String(), "the refused run is counted by the server")
+}
+
+// selftest --tls runs over TLS and proves it: its transport check names the version and suite
+// every connection's handshake agreed; a plain selftest's check says TCP.
+func TestSelftestTLS(t *testing.T) {
+	code, out, errOut := cli(t, ctxT(t, 60*time.Second), "selftest", "--tls", "-d", "1s", "--quiet")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Regexp(t, `ok +transport: 1 of 1 connections over TLS \(TLS 1\.3 TLS_[A-Z0-9_]+\)`, out)
+	assert.Contains(t, out, "ok   expected-outcomes")
+	assert.NotRegexp(t, `(?m)^FAIL`, out)
+}
+
+// The transport check fails a run whose connections did not all use the transport asked for:
+// a --tls selftest that fell back to TCP on one connection, or a TCP one that saw TLS.
+func TestTransportCheck(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		overTLS bool
+		conns   []connReport
+		ok      bool
+	}{
+		{"all TLS", true, []connReport{{TLS: "TLS 1.3 TLS_AES_128_GCM_SHA256"}, {TLS: "TLS 1.3 TLS_AES_128_GCM_SHA256"}}, true},
+		{"one fell back to TCP", true, []connReport{{TLS: "TLS 1.3 TLS_AES_128_GCM_SHA256"}, {}}, false},
+		{"none", true, nil, false},
+		{"TCP", false, []connReport{{}}, true},
+		{"TCP asked, TLS seen", false, []connReport{{TLS: "TLS 1.2 TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"}}, false},
+	} {
+		rp := &report{Connections: c.conns}
+		rp.addTransportCheck(c.overTLS)
+		require.Len(t, rp.Checks, 1, c.name)
+		assert.Equal(t, "transport", rp.Checks[0].Name)
+		assert.Equal(t, c.ok, rp.Checks[0].OK, c.name+": "+rp.Checks[0].Detail)
+	}
 }
