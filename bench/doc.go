@@ -32,8 +32,10 @@
 // client and the responder IN THE SAME PROCESS (they share the two cores, the heap and the
 // garbage collector). The responder is package server (gnet) with the s13/eir handler
 // answering 2001 WHITELISTED; see responder_test.go. BenchmarkEngine drives the event-loop engine,
-// BenchmarkBaseline the conventional goroutine-per-connection client of internal/baseline; both
-// use 2 connections. Each has sub-benchmarks inflight=1 and inflight=256: a closed loop in which
+// BenchmarkBaseline the conventional goroutine-per-connection client of internal/baseline, and
+// BenchmarkEngineTLS the engine over TLS to the responder over TLS (lab certificates from
+// internal/labpki, client certificates required, handshakes before the timed region); all use
+// 2 connections. Each has sub-benchmarks inflight=1 and inflight=256: a closed loop in which
 // each completion submits the next request from its callback, so `inflight` requests are always
 // outstanding. Each op is one ECR answered. Besides ns/op they report:
 //

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 	"github.com/hsdfat8/diam-gw/engine"
 	"github.com/hsdfat8/diam-gw/framing"
 	"github.com/hsdfat8/diam-gw/internal/baseline"
+	"github.com/hsdfat8/diam-gw/internal/labpki"
 	"github.com/hsdfat8/diam-gw/internal/payload"
 	"github.com/hsdfat8/diam-gw/s13"
 )
@@ -50,12 +52,24 @@ type client interface {
 }
 
 // BenchmarkEngine drives the event-loop engine (one gnet loop, batched writes).
-func BenchmarkEngine(b *testing.B) {
-	addr := startResponder(b)
+func BenchmarkEngine(b *testing.B) { benchEngine(b, startResponder(b), nil) }
+
+// BenchmarkEngineTLS is BenchmarkEngine over TLS (lab certificates, client certificates
+// required; the handshakes happen before the timed region).
+func BenchmarkEngineTLS(b *testing.B) {
+	lab, err := labpki.New(time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchEngine(b, startResponderTLS(b, lab.ServerConfig(true)), lab.ClientConfig(""))
+}
+
+// benchEngine runs the closed loops against addr, over TLS with cli (nil: TCP).
+func benchEngine(b *testing.B, addr string, cli *tls.Config) {
 	for _, inflight := range []int{1, 256} {
 		e, err := engine.New(engine.Config{
 			OriginHost: originHost, OriginRealm: originRealm,
-			DRAs:           []engine.DRA{{Address: addr, Connections: e2eConns}},
+			DRAs:           []engine.DRA{{Address: addr, Connections: e2eConns, TLS: cli}},
 			RequestTimeout: benchTimeout,
 		})
 		if err != nil {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/tls"
 	"testing"
 	"time"
 
@@ -13,7 +14,10 @@ import (
 // startResponder starts the EIR the end-to-end benchmarks talk to: package server (one gnet event
 // loop) with the eir.New handler and its default policy (every IMEI 2001 WHITELISTED), on an
 // ephemeral port of 127.0.0.1, in this process. It is closed when b ends.
-func startResponder(b *testing.B) string {
+func startResponder(b *testing.B) string { return startResponderTLS(b, nil) }
+
+// startResponderTLS is startResponder over TLS with cfg (nil: TCP).
+func startResponderTLS(b *testing.B, cfg *tls.Config) string {
 	b.Helper()
 	id := framing.Identity{OriginHost: "eir.bench.local", OriginRealm: originRealm}
 	handler, err := eir.New(id, nil)
@@ -22,6 +26,7 @@ func startResponder(b *testing.B) string {
 	}
 	srv, err := server.New(server.Config{
 		Listen: "127.0.0.1:0", OriginHost: id.OriginHost, OriginRealm: id.OriginRealm, Handler: handler,
+		TLS: cfg,
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -25,6 +25,46 @@ type adapter struct {
 	open bool    // the loop owns the adapter: Read takes in, Write appends to *out
 	in   []byte  // the ciphertext of the read being handled (open)
 	out  *[]byte // the Session's wire buffer (open)
+
+	// handed follows the record framing of all the ciphertext handed to crypto/tls (under mu
+	// until open), and consumed counts the records crypto/tls has surely decrypted since the last
+	// resync (open), so the Session knows when crypto/tls holds no whole record: see drain.
+	handed   recordCount
+	consumed int
+}
+
+// recordHeaderLen is a TLS record's header: type, version, 16-bit length (RFC 8446 §5.1,
+// RFC 5246 §6.2.1).
+const recordHeaderLen = 5
+
+// recordCount follows the record framing of a ciphertext stream given in pieces.
+type recordCount struct {
+	hdr   [recordHeaderLen]byte
+	hn    int // header bytes seen of the current record
+	left  int // body bytes of the current record still to come (once hn is a whole header)
+	whole int // records complete so far
+}
+
+// advance takes the next bytes of the stream.
+func (c *recordCount) advance(b []byte) {
+	for len(b) > 0 {
+		if c.hn < recordHeaderLen {
+			k := copy(c.hdr[c.hn:], b)
+			c.hn += k
+			b = b[k:]
+			if c.hn < recordHeaderLen {
+				return
+			}
+			c.left = int(c.hdr[3])<<8 | int(c.hdr[4])
+		}
+		k := min(c.left, len(b))
+		c.left -= k
+		b = b[k:]
+		if c.left == 0 {
+			c.hn = 0
+			c.whole++
+		}
+	}
 }
 
 // wouldBlock is the open half's Read with nothing left: crypto/tls keeps what it has read of a
@@ -46,6 +86,7 @@ func (a *adapter) Read(p []byte) (int, error) {
 			return 0, errWouldBlock
 		}
 		n := copy(p, a.in)
+		a.handed.advance(a.in[:n])
 		a.in = a.in[n:]
 		return n, nil
 	}
@@ -58,6 +99,7 @@ func (a *adapter) Read(p []byte) (int, error) {
 		return 0, ErrClosed // often arrives with its FIN, and is why the handshake failed
 	}
 	n := copy(p, a.hsIn)
+	a.handed.advance(a.hsIn[:n])
 	a.hsIn = a.hsIn[:copy(a.hsIn, a.hsIn[n:])]
 	return n, nil
 }

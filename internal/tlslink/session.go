@@ -126,8 +126,11 @@ func (s *Session) Traffic(data []byte, sink Sink) ([]byte, error) {
 		s.failed = fmt.Errorf("%w: %w", ErrHandshake, withAlert(err))
 		return s.wire, s.failed
 	}
-	// The goroutine has ended: the loop owns the adapter from here on.
+	// The goroutine has ended: the loop owns the adapter from here on. What the handshake
+	// decrypted of the records handed to it is not known: the first drain reads until
+	// errWouldBlock.
 	a.open, a.in, a.hsIn, a.hsOut = true, a.hsIn, nil, nil
+	a.consumed = -1
 	if len(s.pending) > 0 {
 		_, err := s.tc.Write(s.pending)
 		s.pending = nil
@@ -141,13 +144,23 @@ func (s *Session) Traffic(data []byte, sink Sink) ([]byte, error) {
 
 // drain decrypts all whole records of the adapter's input into sink; what is left of a record
 // stays in the tls.Conn for the next read.
+//
+// It stops once crypto/tls has taken all of the read and decrypted every whole record handed to
+// it, rather than asking until errWouldBlock: that last Read allocates inside crypto/tls
+// (readFromUntil's atLeastReader escapes) for nothing, one allocation per read, which is one per
+// request at one in flight. A Read that returns plaintext decrypted at least one record, so
+// consumed never runs ahead of what crypto/tls holds; it can fall behind (a TLS 1.3
+// NewSessionTicket decrypted with the next record), which costs one Read that ends in
+// errWouldBlock and resyncs the count.
 func (s *Session) drain(sink Sink) error {
-	for {
+	a := &s.a
+	for len(a.in) > 0 || a.consumed < a.handed.whole {
 		n, err := s.tc.Read(s.plain)
 		if n > 0 {
 			s.seen = true
+			a.consumed++
 			if !sink.Plain(s.plain[:n]) {
-				s.a.in = nil
+				a.in = nil
 				return nil
 			}
 		}
@@ -155,6 +168,7 @@ func (s *Session) drain(sink Sink) error {
 			continue
 		}
 		if err == errWouldBlock {
+			a.consumed = a.handed.whole // it holds no whole record
 			return nil
 		}
 		kind := ErrRecord
@@ -164,6 +178,7 @@ func (s *Session) drain(sink Sink) error {
 		s.failed = fmt.Errorf("%w: %w", kind, withAlert(err))
 		return s.failed
 	}
+	return nil
 }
 
 // Seal encrypts one flush's plaintext with one tls.Conn.Write (as many messages a record as fit)

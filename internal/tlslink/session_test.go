@@ -168,9 +168,50 @@ func TestSessionRecordsSplitAcrossReads(t *testing.T) {
 	require.Equal(t, msg, p.srv.got.Bytes())
 }
 
+// Every record is decrypted by the Traffic call that completes it, whether a read carries many
+// records, ends inside a header, or follows the TLS 1.3 session tickets the server sends after
+// its handshake (decrypted along with the next record): the drain never stops with a whole
+// record left in crypto/tls.
+func TestSessionDecryptsEachRecordWhenItCompletes(t *testing.T) {
+	l := lab(t)
+	p := newPair(t, l.ClientConfig("localhost"), l.ServerConfig(false))
+	p.run()
+	require.NoError(t, p.cErr)
+	require.NoError(t, p.sErr)
+	for _, cut := range []int{3, 7, 1000, 1 << 20} {
+		var wire []byte
+		var msgs [][]byte
+		var ends []int // where each message's record ends in wire
+		for i, size := range []int{1, 200, 3000, 16000, 7} {
+			msg := bytes.Repeat([]byte{byte('a' + i)}, size)
+			w, err := p.srv.s.Seal(msg)
+			require.NoError(t, err)
+			require.Equal(t, 1, records(t, w))
+			wire = append(wire, w...)
+			ends = append(ends, len(wire))
+			msgs = append(msgs, msg)
+		}
+		p.cli.got.Reset()
+		for off := 0; off < len(wire); off += cut {
+			end := min(off+cut, len(wire))
+			_, err := p.cli.s.Traffic(wire[off:end], &p.cli)
+			require.NoError(t, err)
+			var want []byte
+			for i, e := range ends {
+				if e <= end {
+					want = append(want, msgs[i]...)
+				}
+			}
+			require.Equal(t, len(want), p.cli.got.Len(), "cut %d, after byte %d of %d", cut, end, len(wire))
+		}
+		require.Equal(t, bytes.Join(msgs, nil), p.cli.got.Bytes(), "cut %d", cut)
+	}
+}
+
 // The steady state allocates nothing per message: a Seal allocates nothing, and a read costs
-// crypto/tls's own small allocations (readFromUntil's atLeastReader escapes to the heap), two
-// at most a record, however many messages the records carry.
+// crypto/tls's own small allocations (readFromUntil's atLeastReader escapes to the heap), one
+// at most a record, however many messages the records carry: the drain does not ask crypto/tls
+// for more once it holds no whole record (that Read would allocate too).
 func TestSessionSteadyStateAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector drops sync.Pool entries at random: allocations are counted without -race")
@@ -201,8 +242,34 @@ func TestSessionSteadyStateAllocations(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		require.LessOrEqual(t, read, float64(2*records(t, wire)), "a read of %d bytes", size)
+		require.LessOrEqual(t, read, float64(records(t, wire)), "a read of %d bytes: at most one a record", size)
 	}
+}
+
+// recordCount finds the record boundaries however the stream is cut: zero-length records, a
+// header split across pieces, many records in one piece.
+func TestRecordCount(t *testing.T) {
+	var stream []byte
+	for _, n := range []int{0, 1, 300, 16 << 10, 0, 5, 17000} {
+		stream = append(stream, 23, 3, 3, byte(n>>8), byte(n))
+		stream = append(stream, make([]byte, n)...)
+	}
+	for _, cut := range []int{1, 2, 4, 5, 6, 7, 4096, len(stream)} {
+		var c recordCount
+		var seen []int // whole after each piece that ends a record exactly
+		for off := 0; off < len(stream); off += cut {
+			c.advance(stream[off:min(off+cut, len(stream))])
+			seen = append(seen, c.whole)
+		}
+		require.Equal(t, 7, c.whole, "cut %d", cut)
+		require.Zero(t, c.hn, "cut %d: nothing of a next record", cut)
+		require.IsNonDecreasing(t, seen)
+	}
+	var c recordCount
+	c.advance(stream[:5+0+5+1+5+299]) // two whole records and all but one byte of the third
+	require.Equal(t, 2, c.whole)
+	c.advance(stream[5+0+5+1+5+299 : 5+0+5+1+5+300])
+	require.Equal(t, 3, c.whole)
 }
 
 type discard struct{}
