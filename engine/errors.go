@@ -73,6 +73,10 @@ var errHeld = errors.New("engine: every connection that could take the request i
 // and the CEA without sending any application data.
 var errPeerClosedAfterHandshake = errors.New("the peer closed the connection after the TLS handshake without sending any data (a TLS 1.3 server refusing our certificate?)")
 
+// errPeerClosedInHandshake is endTLS's cause for a peer that closed before the handshake
+// completed, without an alert (a TLS 1.2 server refusing our certificate, GnuTLS's way).
+var errPeerClosedInHandshake = errors.New("the peer closed the connection during the TLS handshake without an alert (a server refusing our certificate?)")
+
 // Error is a request failure with its context. It wraps one of the sentinels (and, for
 // ErrMalformedAnswer, the decoding error as well).
 type Error struct {

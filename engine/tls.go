@@ -121,12 +121,18 @@ func (p *draConn) endTLS() error {
 	}
 	seen := p.tls.Seen()
 	err := p.tls.Close()
+	completed := p.tls.Completed()
 	p.tls = nil
 	if err == nil && !seen && p.m.State() == fsm.CERSent {
 		// A TLS 1.3 server checks our certificate after our side of the handshake is over; its
 		// refusal alert often arrives with its FIN, or not at all (freeDiameter closes without
 		// one). A close before any record of the CEA is that refusal as far as we can tell.
+		// Under TLS 1.2 the same refusal comes before our handshake is over (GnuTLS, again
+		// without an alert): the handshake only saw the transport go.
 		err = errPeerClosedAfterHandshake
+		if !completed {
+			err = errPeerClosedInHandshake
+		}
 	}
 	if err != nil {
 		p.e.log.Warn("TLS failed", "dra", p.dra.name, "conn", p.index, "addr", p.dra.addr, "err", err)

@@ -203,6 +203,29 @@ func TestTLSHandshakeThatNeverCompletesIsBoundedByCEATimeout(t *testing.T) {
 // does): while the CER waits for its CEA that is a handshake failure, not a bare EOF.
 func TestTLSSilentCloseAfterHandshakeIsAHandshakeFailure(t *testing.T) {
 	l := testLab(t)
+	addr := serveRaw(t, func(raw net.Conn) {
+		_ = tls.Server(raw, l.ServerConfig(true)).Handshake()
+	})
+	le := handshakeFailure(t, tlsConfigFor(l.ClientConfig(""), addr))
+	assert.ErrorIs(t, le, errPeerClosedAfterHandshake)
+}
+
+// A DRA that reads the ClientHello and closes without an answer or an alert (what GnuTLS does
+// under TLS 1.2 to a client without the certificate it requires: freeDiameter): a handshake
+// failure that says the handshake never completed.
+func TestTLSSilentCloseDuringHandshakeIsAHandshakeFailure(t *testing.T) {
+	l := testLab(t)
+	addr := serveRaw(t, func(raw net.Conn) {
+		_, _ = raw.Read(make([]byte, 512)) // some of the ClientHello
+	})
+	le := handshakeFailure(t, tlsConfigFor(l.ClientConfig(""), addr))
+	assert.ErrorIs(t, le, errPeerClosedInHandshake)
+}
+
+// serveRaw accepts connections on 127.0.0.1 until the test ends, runs serve on each (its reads
+// bounded by a deadline) and closes it then without close_notify or alert; it returns the address.
+func serveRaw(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	done := make(chan struct{})
@@ -213,24 +236,29 @@ func TestTLSSilentCloseAfterHandshakeIsAHandshakeFailure(t *testing.T) {
 			if err != nil {
 				return
 			}
-			tc := tls.Server(raw, l.ServerConfig(true))
 			_ = raw.SetDeadline(time.Now().Add(5 * time.Second))
-			_ = tc.Handshake()
-			_ = raw.Close() // no close_notify, no alert
+			serve(raw)
+			_ = raw.Close()
 		}
 	}()
 	t.Cleanup(func() {
 		_ = ln.Close()
 		<-done
 	})
-	cfg := tlsConfigFor(l.ClientConfig(""), ln.Addr().String())
+	return ln.Addr().String()
+}
+
+// handshakeFailure starts an engine with cfg (one connection), waits for its first failure and
+// returns the connection's last error, an ErrTLSHandshake.
+func handshakeFailure(t *testing.T, cfg Config) error {
+	t.Helper()
 	cfg.BackoffInitial, cfg.BackoffMax = time.Minute, time.Minute
 	w := watchStates(&cfg)
 	e, ctx := startInBackground(t, cfg)
 	w.await(t, ctx, 1, fsm.Reconnecting)
 	le := e.Stats().Conns[0].LastErr
 	require.ErrorIs(t, le, ErrTLSHandshake, "%v", le)
-	assert.ErrorIs(t, le, errPeerClosedAfterHandshake)
+	return le
 }
 
 // A corrupt record on an established TLS connection (§4 scenario 21's bytes, below TLS): it

@@ -90,6 +90,15 @@ func (s *Session) Open() bool { return s.a.open }
 // Seen reports whether any application data has been decrypted. Not safe for concurrent use.
 func (s *Session) Seen() bool { return s.seen }
 
+// Completed reports whether the handshake succeeded, as far as its goroutine knows: the loop may
+// not have heard of it yet (Open), and after Close it is final. Not safe for concurrent use.
+func (s *Session) Completed() bool {
+	a := &s.a
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.done && a.err == nil
+}
+
 // Traffic handles one read's ciphertext (data may be empty: the handshake woke the loop) and
 // hands the plaintext to sink. It returns the ciphertext the loop must write now (handshake
 // flights, an alert, the sealed plaintext that waited for the handshake, a TLS 1.3 KeyUpdate
