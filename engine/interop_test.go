@@ -47,34 +47,41 @@ func fdConfig(host string, addr string) Config {
 }
 
 func TestInteropCapabilitiesEIR(t *testing.T) {
-	cfg := fdConfig("gw-cer-eir", fdAddr(t, "DIAMGW_FD_EIR"))
-	cfg.DRAs[0].PeerOriginHost = "eir.test.local"
+	e, ans := checkCapabilities(t, fdConfig("gw-cer-eir", fdAddr(t, "DIAMGW_FD_EIR")), "eir.test.local")
+	assert.Equal(t, s13.Whitelisted, ans.EquipmentStatus)
+	assert.Equal(t, "Open", e.Stats().Conns[0].State)
+}
+
+func TestInteropCapabilitiesDRA(t *testing.T) {
+	// the DRA advertises only Relay: that counts as S13
+	_, ans := checkCapabilities(t, fdConfig("gw-cer-dra", fdAddr(t, "DIAMGW_FD_DRA")), "dra.test.local")
+	assert.Equal(t, "eir.test.local", string(ans.OriginHost), "answered by the EIR behind the DRA")
+}
+
+// checkCapabilities starts an engine with cfg (one connection), expecting the peer to be peer
+// (PeerOriginHost: the CEA's Origin-Host is checked), and checks that an ECR is answered 2001.
+func checkCapabilities(t *testing.T, cfg Config, peer string) (*Engine, s13.Answer) {
+	t.Helper()
+	cfg.DRAs[0].PeerOriginHost = peer
 	e := startEngine(t, cfg)
 	ans, err := e.Check(ctxT(t, 5*time.Second), testReq)
 	require.NoError(t, err)
 	assert.Equal(t, framing.Success, ans.ResultCode)
-	assert.Equal(t, s13.Whitelisted, ans.EquipmentStatus)
-	st := e.Stats().Conns[0]
-	assert.Equal(t, "eir.test.local", st.PeerOriginHost)
-	assert.Equal(t, "Open", st.State)
-}
-
-func TestInteropCapabilitiesDRA(t *testing.T) {
-	cfg := fdConfig("gw-cer-dra", fdAddr(t, "DIAMGW_FD_DRA"))
-	cfg.DRAs[0].PeerOriginHost = "dra.test.local"
-	e := startEngine(t, cfg) // the DRA advertises only Relay: that counts as S13
-	ans, err := e.Check(ctxT(t, 5*time.Second), testReq)
-	require.NoError(t, err)
-	assert.Equal(t, framing.Success, ans.ResultCode)
-	assert.Equal(t, "eir.test.local", string(ans.OriginHost), "answered by the EIR behind the DRA")
-	assert.Equal(t, "dra.test.local", e.Stats().Conns[0].PeerOriginHost)
+	assert.Equal(t, peer, e.Stats().Conns[0].PeerOriginHost)
+	return e, ans
 }
 
 // One ECR per outcome of ../shared/peers/freediameter/conf/eir_rules.conf, through the DRA.
 func TestInteropOutcomesThroughDRA(t *testing.T) {
 	cfg := fdConfig("gw-outcomes", fdAddr(t, "DIAMGW_FD_DRA"))
 	cfg.RequestTimeout = 4 * time.Second
-	e := startEngine(t, cfg)
+	checkFDOutcomes(t, startEngine(t, cfg))
+}
+
+// checkFDOutcomes sends one ECR per outcome of freeDiameter's eir_rules.conf through e (its
+// RequestTimeout at least 4 s) and checks each answer; then one more, after the timeout.
+func checkFDOutcomes(t *testing.T, e *Engine) {
+	t.Helper()
 	imei := func(prefix string) s13.Request {
 		r := testReq
 		r.IMEI = prefix + "123456"
@@ -142,7 +149,13 @@ func TestInteropOutcomesThroughDRA(t *testing.T) {
 // The peers send their own DWRs on an idle connection (Tw = 6 s ± 2 s with FD_TW=6); we answer,
 // so the connection stays up.
 func TestInteropPeerWatchdog(t *testing.T) {
-	cfg := fdConfig("gw-watchdog", fdAddr(t, "DIAMGW_FD_DRA"))
+	checkPeerWatchdog(t, fdConfig("gw-watchdog", fdAddr(t, "DIAMGW_FD_DRA")))
+}
+
+// checkPeerWatchdog starts an engine with cfg (one connection) and checks that the peer's own
+// DWR on the idle connection is answered: the connection stays Open and carries an ECR after it.
+func checkPeerWatchdog(t *testing.T, cfg Config) {
+	t.Helper()
 	w := watchStates(&cfg)
 	e := startEngine(t, cfg)
 	w.awaitOpen(t, ctxT(t, 5*time.Second), 1)
@@ -166,13 +179,7 @@ func TestInteropThreeConnections(t *testing.T) {
 	cfg := fdConfig("gw-pool", fdAddr(t, "DIAMGW_FD_DRA"))
 	cfg.DRAs[0].Connections = 3
 	cfg.DRAs[0].Identity = IdentityPerConnection
-	w := watchStates(&cfg)
-	e := startEngine(t, cfg)
-	w.awaitOpen(t, ctxT(t, 5*time.Second), 3)
-	for i := 0; i < 30; i++ {
-		_, err := e.Check(ctxT(t, 5*time.Second), testReq)
-		require.NoError(t, err)
-	}
+	e := startPool(t, cfg, 3, 30)
 	for _, c := range e.Stats().Conns {
 		assert.Equal(t, "Open", c.State)
 		assert.EqualValues(t, 10, c.Requests, c.OriginHost)
@@ -180,19 +187,39 @@ func TestInteropThreeConnections(t *testing.T) {
 	}
 }
 
+// startPool starts an engine with cfg, waits until its conns connections are open and sends
+// ecrs ECRs through it, each answered.
+func startPool(t *testing.T, cfg Config, conns, ecrs int) *Engine {
+	t.Helper()
+	w := watchStates(&cfg)
+	e := startEngine(t, cfg)
+	w.awaitOpen(t, ctxT(t, 5*time.Second), conns)
+	for i := 0; i < ecrs; i++ {
+		_, err := e.Check(ctxT(t, 5*time.Second), testReq)
+		require.NoError(t, err)
+	}
+	return e
+}
+
 // Close sends DPR; an immediate reconnect with the same identity is then clean: the first ECR
 // is answered (freeDiameter loses it after an unclean close, see ../shared/peers/README.md).
 func TestInteropCloseThenReconnect(t *testing.T) {
-	addr := fdAddr(t, "DIAMGW_FD_DRA")
+	checkCloseThenReconnect(t, fdConfig("gw-reconnect", fdAddr(t, "DIAMGW_FD_DRA")))
+}
+
+// checkCloseThenReconnect runs two rounds of start, one ECR, Close (DPR/DPA) with cfg (one
+// connection): the second round's first ECR is answered only if the first round's close was
+// clean.
+func checkCloseThenReconnect(t *testing.T, cfg Config) {
+	t.Helper()
+	cfg.RequestTimeout = 3 * time.Second
 	for round := 0; round < 2; round++ {
-		cfg := fdConfig("gw-reconnect", addr)
-		cfg.RequestTimeout = 3 * time.Second
 		e, err := New(cfg)
 		require.NoError(t, err)
 		require.NoError(t, e.Start(ctxT(t, 5*time.Second)))
 		_, err = e.Check(ctxT(t, 3*time.Second), testReq)
 		require.NoError(t, err, "round %d: first ECR on a fresh connection", round)
-		require.NoError(t, e.Close(ctxT(t, 5*time.Second)), "round %d", round)
+		require.NoError(t, e.Close(ctxT(t, 5*time.Second)), "round %d: DPR/DPA", round)
 		assert.Equal(t, fsm.Disconnected.String(), e.Stats().Conns[0].State)
 	}
 }
