@@ -375,17 +375,22 @@ func runTshark(t *testing.T, args ...string) string {
 }
 
 // validateArgs makes tshark check the IPv4 and TCP checksums (its defaults do not) and decode
-// the server port as Diameter; -2 runs two passes so that requests learn their answer frame.
-func validateArgs(file string) []string {
-	return []string{"-r", file, "-2", "-d", decodeAs,
-		"-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE"}
+// the server port as Diameter, or as dissect says instead (decode-as and preferences for a TLS
+// capture); -2 runs two passes so that requests learn their answer frame.
+func validateArgs(file string, dissect ...string) []string {
+	if len(dissect) == 0 {
+		dissect = []string{"-d", decodeAs}
+	}
+	return append([]string{"-r", file, "-2", "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE"},
+		dissect...)
 }
 
-// decode runs tshark -T fields over file and returns one row per frame.
-func decode(t *testing.T, file string) []row {
+// decode runs tshark -T fields over file (dissected as validateArgs says) and returns one row
+// per frame.
+func decode(t *testing.T, file string, dissect ...string) []row {
 	t.Helper()
 	all := append(append([]string(nil), frameFields...), fields...)
-	args := append(validateArgs(file), "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
+	args := append(validateArgs(file, dissect...), "-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
 		"-E", "aggregator=,", "-E", "quote=n")
 	for _, f := range all {
 		args = append(args, "-e", f)
@@ -463,7 +468,7 @@ func isTCPControl(message string) bool {
 }
 
 // expert collects the expert report of file, whose decode is rows.
-func expert(t *testing.T, file string, rows []row) expertReport {
+func expert(t *testing.T, file string, rows []row, dissect ...string) expertReport {
 	t.Helper()
 	var r expertReport
 	for _, fr := range rows {
@@ -491,15 +496,15 @@ func expert(t *testing.T, file string, rows []row) expertReport {
 			r.items = append(r.items, e)
 		}
 	}
-	r.summary = strings.TrimSpace(runTshark(t, append(validateArgs(file), "-q", "-z", "expert,warn")...))
+	r.summary = strings.TrimSpace(runTshark(t, append(validateArgs(file, dissect...), "-q", "-z", "expert,warn")...))
 	return r
 }
 
 // requireClean fails the test when tshark has anything to say about file beyond the TCP
 // connection's SYN and FIN remarks, and when a checksum was not verified good.
-func requireClean(t *testing.T, file string, rows []row) {
+func requireClean(t *testing.T, file string, rows []row, dissect ...string) {
 	t.Helper()
-	rep := expert(t, file, rows)
+	rep := expert(t, file, rows, dissect...)
 	assert.Empty(t, rep.problems(), "expert items")
 	assert.Empty(t, rep.summary, "tshark -q -z expert,warn")
 	for _, r := range rows {
