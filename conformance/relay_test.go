@@ -52,7 +52,11 @@ func startRecorder(t *testing.T, upstream string) *recorder {
 			_ = c.Close()
 		}
 		r.mu.Unlock()
-		<-r.done // the reads fail at once now
+		select { // the reads fail at once now
+		case <-r.done:
+		case <-time.After(10 * time.Second):
+			t.Error("the relay did not end after its sockets were closed")
+		}
 	})
 	return r
 }

@@ -243,7 +243,11 @@ func serveRaw(t *testing.T, serve func(net.Conn)) string {
 	}()
 	t.Cleanup(func() {
 		_ = ln.Close()
-		<-done
+		select { // a serve in progress ends by its deadline
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("the raw peer's accept loop did not end")
+		}
 	})
 	return ln.Addr().String()
 }
