@@ -40,9 +40,18 @@ func testRunner(t *testing.T, args ...string) (*runner, []call, *queueClient) {
 }
 
 // The closed loop's steady state allocates nothing: each completion records into the
-// histogram and resubmits the same slot with the next pooled payload.
+// histogram (the run's, or the current second's with the rows on) and resubmits the same slot
+// with the next pooled payload.
 func TestClosedLoopZeroAlloc(t *testing.T) {
+	t.Run("run histogram", func(t *testing.T) { testClosedLoopZeroAlloc(t, false) })
+	t.Run("per-second rows", func(t *testing.T) { testClosedLoopZeroAlloc(t, true) })
+}
+
+func testClosedLoopZeroAlloc(t *testing.T, rows bool) {
 	r, slots, fc := testRunner(t, "-d", "1h", "-c", "4")
+	if rows {
+		r.rec.enableSeries()
+	}
 	r.lanes.Store(int64(len(slots)))
 	for i := range slots {
 		r.launch(&slots[i])

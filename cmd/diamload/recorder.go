@@ -67,13 +67,18 @@ type recorder struct {
 	// cause transport errors on purpose; what must never happen there is a wrong answer).
 	verdictsOnly bool
 
-	lat *hdrhistogram.Histogram // response time: from the intended send time (= service time in closed loop)
+	// lat is the response time, from the intended send time (= service time in closed loop).
+	// With the per-second rows (sec non-nil) it holds the seconds already rolled over, and the
+	// run is lat + sec (see whole): each answer is recorded once, into sec, and swapSecond adds
+	// the finished second to lat.
+	lat *hdrhistogram.Histogram
 	svc *hdrhistogram.Histogram // open loop: service time, from the actual submission
 	lag *hdrhistogram.Histogram // open loop: send lag, submission - intended
-	// sec is lat's values of the current second (--csv, --html, --json); nil without. The series
-	// goroutine swaps it for an empty one each second, so the per-request cost is one more
-	// RecordValue, and encoding happens off the lock.
+	// sec is the current second's response times (--csv, --html, --json); nil without. The
+	// series goroutine swaps it for an empty one each second and encodes it off the lock.
 	sec *hdrhistogram.Histogram
+	// scratch is progress's lat + sec, kept so that the live line allocates nothing.
+	scratch *hdrhistogram.Histogram
 
 	c counts
 }
@@ -134,14 +139,31 @@ func (r *recorder) enableSeries() {
 	r.mu.Unlock()
 }
 
-// swapSecond replaces the per-second histogram with empty (of newHist's geometry) and returns
-// the one it replaces, with the books at that instant.
+// swapSecond ends the current second: it adds the second's histogram to the run's, replaces
+// it with empty (of newHist's geometry) and returns it, with the books at that instant. The
+// caller owns the returned histogram until it hands it back as the next empty one.
 func (r *recorder) swapSecond(empty *hdrhistogram.Histogram) (*hdrhistogram.Histogram, books) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := r.sec
+	r.lat.Merge(h) // same geometry: nothing is dropped
 	r.sec = empty
 	return h, books{requests: r.c.requests, answers: r.c.answers, errs: r.c.errs, inFlight: r.c.inFlight}
+}
+
+// whole is the run's response-time histogram: lat itself, or, while the current second holds
+// values, their sum in into (reset first; a new histogram when into is nil). Call with mu held.
+func (r *recorder) whole(into *hdrhistogram.Histogram) *hdrhistogram.Histogram {
+	if r.sec == nil || r.sec.TotalCount() == 0 {
+		return r.lat
+	}
+	if into == nil {
+		into = r.newHist()
+	}
+	into.Reset()
+	into.Merge(r.lat)
+	into.Merge(r.sec)
+	return into
 }
 
 // Requests are counted when they are attempted, before the client's Go: a request's
@@ -254,9 +276,10 @@ func (r *recorder) complete(c *call, a *s13.Answer, err error, now int64) {
 	if over {
 		r.c.clamped++
 	}
-	_ = r.lat.RecordValue(v)
 	if r.sec != nil {
-		_ = r.sec.RecordValue(v)
+		_ = r.sec.RecordValue(v) // the run's at the roll-over (swapSecond)
+	} else {
+		_ = r.lat.RecordValue(v)
 	}
 	if r.openLoop {
 		v, _ = r.clampUS(now - c.sent)
@@ -304,7 +327,10 @@ func (r *recorder) progress() progress {
 	for _, n := range r.c.errs {
 		p.errors += n
 	}
-	p.p99US = r.lat.ValueAtQuantile(99)
+	if r.sec != nil && r.scratch == nil {
+		r.scratch = r.newHist()
+	}
+	p.p99US = r.whole(r.scratch).ValueAtQuantile(99)
 	return p
 }
 
@@ -313,7 +339,7 @@ func (r *recorder) progress() progress {
 func (r *recorder) encoded() (lat, svc, lag string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	lat = encodeHist(r.lat)
+	lat = encodeHist(r.whole(nil))
 	if r.openLoop {
 		svc, lag = encodeHist(r.svc), encodeHist(r.lag)
 	}
@@ -336,7 +362,7 @@ func (r *recorder) final() (counts, percentiles, *percentiles, *percentiles) {
 	c := r.c
 	c.resultCodes = r.c.resultCodes.clone()
 	c.expCodes = r.c.expCodes.clone()
-	lat := summarize(r.lat)
+	lat := summarize(r.whole(nil))
 	if !r.openLoop {
 		return c, lat, nil, nil
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
+	"math/rand/v2"
 	"strconv"
 	"testing"
 	"time"
@@ -139,4 +140,50 @@ func TestSeriesShortTail(t *testing.T) {
 	assert.Equal(t, 1.1, rows[1].DurS)
 	assert.Equal(t, want.RPS, rows[1].RPS)
 	assert.Len(t, foldShortTail([]second{row(0.2, 0.2, 5)}), 1, "a window shorter than minTailS keeps its one row")
+}
+
+// With the rows on, each latency is recorded once, into its second, and the run's histogram
+// is the sum of the seconds: its percentiles (and its encoding, bucket for bucket) are those of
+// one histogram fed every sample, including the current second's, which has not rolled over
+// yet. A second lost or counted twice at the roll-over changes the counts.
+func TestRunHistogramIsTheSumOfItsSeconds(t *testing.T) {
+	rec := newRecorder(time.Minute, false)
+	rec.enableSeries()
+	r := &runner{base: time.Now(), rec: rec}
+	s := &series{r: r, spare: rec.newHist(), stopCh: make(chan struct{}), done: make(chan struct{})}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	want := rec.newHist()
+	check := func(when string) {
+		t.Helper()
+		_, lat, _, _ := rec.final()
+		assert.Equal(t, summarize(want), lat, when)
+		enc, _, _ := rec.encoded()
+		assert.Equal(t, encodeHist(want), enc, when)
+		assert.Equal(t, want.ValueAtQuantile(99), rec.progress().p99US, "the live line's p99, "+when)
+	}
+	for k := range 6 {
+		lats := make([]int64, 500+k*300)
+		for i := range lats {
+			lats[i] = 1 + int64(rnd.ExpFloat64()*float64(int64(100)<<k)) // each second slower: a lost one moves the tail
+			require.NoError(t, want.RecordValue(lats[i]))
+		}
+		feed(rec, lats, 0)
+		check("second " + strconv.Itoa(k) + " before its roll-over")
+		s.take()
+		check("after roll-over " + strconv.Itoa(k))
+	}
+	feed(rec, []int64{7, 70_000}, 0)
+	require.NoError(t, want.RecordValues(7, 1))
+	require.NoError(t, want.RecordValues(70_000, 1))
+	check("a partial second")
+	var rows int64
+	s.take()
+	for _, row := range s.rows {
+		rows += row.Count
+	}
+	assert.Equal(t, want.TotalCount(), rows, "the rows hold every latency once")
+	check("the last roll-over")
+	rec.reset()
+	_, lat, _, _ := rec.final()
+	assert.Zero(t, lat.Count, "a reset empties the run and its current second")
 }
