@@ -27,6 +27,12 @@ type second struct {
 	HDR      string      `json:"hdr,omitempty"` // the interval's histogram, for merge
 }
 
+// maxRows bounds the rows of a long run, so that their memory does not grow with its length
+// (a row is its counters and its compressed HDR histogram): past maxRows, adjacent rows are
+// joined in pairs and each later row spans twice as many intervals. An hour keeps its
+// per-second rows; two hours have 2-second rows, and so on.
+const maxRows = 3600
+
 // series takes the rows of one run.
 type series struct {
 	r      *runner
@@ -34,14 +40,23 @@ type series struct {
 	last   books
 	lastAt time.Duration
 	rows   []second
-	stopCh chan struct{}
-	done   chan struct{}
-	once   sync.Once
+	// span is how many intervals a row holds (doubled at each halving of the rows), open how
+	// many the last row holds: the next interval joins it while open < span.
+	span, open int
+	maxRows    int
+	stopCh     chan struct{}
+	done       chan struct{}
+	once       sync.Once
+}
+
+// newSeries is the rows of r's window, not yet taking them.
+func newSeries(r *runner) *series {
+	return &series{r: r, spare: r.rec.newHist(), span: 1, maxRows: maxRows, stopCh: make(chan struct{}), done: make(chan struct{})}
 }
 
 // startSeries starts the rows at the window's start (r.startedAt, the recorder's books empty).
 func startSeries(r *runner) *series {
-	s := &series{r: r, spare: r.rec.newHist(), stopCh: make(chan struct{}), done: make(chan struct{})}
+	s := newSeries(r)
 	go s.run()
 	return s
 }
@@ -70,7 +85,37 @@ func (s *series) take() {
 	row := rowOf(h, b, s.last, at, at-s.lastAt)
 	h.Reset()
 	s.spare, s.last, s.lastAt = h, b, at
+	s.add(row)
+}
+
+// add appends the row of one interval, or joins it to the last row while that holds fewer
+// than span intervals; past maxRows it joins the rows in pairs and doubles span.
+func (s *series) add(row second) {
+	if n := len(s.rows); n > 0 && s.open < s.span && joinRows(&s.rows[n-1], &row) == nil {
+		s.open++
+		return
+	}
 	s.rows = append(s.rows, row)
+	s.open = 1
+	if len(s.rows) <= s.maxRows {
+		return
+	}
+	// Every row but the new one holds span intervals: pair them from the start.
+	n := len(s.rows)
+	half := s.rows[:0]
+	for i := 0; i < n; i += 2 {
+		if i+1 == n || joinRows(&s.rows[i], &s.rows[i+1]) != nil {
+			half = append(half, s.rows[i:min(i+2, n)]...) // unpaired, or not ours to join: kept apart
+			continue
+		}
+		half = append(half, s.rows[i])
+	}
+	if n%2 == 0 {
+		s.open = s.span + 1 // the new interval joined a full row
+	}
+	clear(s.rows[len(half):n]) // their HDR strings go with them
+	s.rows = half
+	s.span *= 2
 }
 
 // rowOf builds the row of an interval from its histogram and the books at its two ends.
@@ -119,15 +164,30 @@ func foldShortTail(rows []second) []second {
 	if n < 2 || rows[n-1].DurS >= minTailS {
 		return rows
 	}
-	a, b := &rows[n-2], &rows[n-1]
-	var h histSum
-	if h.add(a.HDR, "") != nil || h.add(b.HDR, "") != nil || h.h == nil {
+	if joinRows(&rows[n-2], &rows[n-1]) != nil {
 		return rows // not ours to fail on: the rows stay apart
+	}
+	return rows[:n-1]
+}
+
+// joinRows makes a the row of a's interval and b's, the one that follows it: counts add,
+// latencies through their histograms. On an error (a row without a readable histogram) a is
+// unchanged.
+func joinRows(a, b *second) error {
+	var h histSum
+	if err := h.add(a.HDR, "row"); err != nil {
+		return err
+	}
+	if err := h.add(b.HDR, "row"); err != nil {
+		return err
+	}
+	if h.h == nil {
+		return errBadReport
 	}
 	a.AtS, a.DurS = b.AtS, round3(a.DurS+b.DurS)
 	a.Requests += b.Requests
 	a.Answers += b.Answers
 	a.Errors.add(&b.Errors)
 	a.setLatency(h.h, a.DurS)
-	return rows[:n-1]
+	return nil
 }

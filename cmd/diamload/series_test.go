@@ -35,7 +35,7 @@ func TestSeriesRows(t *testing.T) {
 	rec := newRecorder(time.Minute, false)
 	rec.enableSeries()
 	r := &runner{base: time.Now(), rec: rec}
-	s := &series{r: r, spare: rec.newHist(), stopCh: make(chan struct{}), done: make(chan struct{})}
+	s := newSeries(r)
 
 	first := []int64{100, 200, 300, 400}
 	feed(rec, first, 1)
@@ -150,7 +150,7 @@ func TestRunHistogramIsTheSumOfItsSeconds(t *testing.T) {
 	rec := newRecorder(time.Minute, false)
 	rec.enableSeries()
 	r := &runner{base: time.Now(), rec: rec}
-	s := &series{r: r, spare: rec.newHist(), stopCh: make(chan struct{}), done: make(chan struct{})}
+	s := newSeries(r)
 	rnd := rand.New(rand.NewPCG(3, 4))
 	want := rec.newHist()
 	check := func(when string) {
@@ -186,4 +186,57 @@ func TestRunHistogramIsTheSumOfItsSeconds(t *testing.T) {
 	rec.reset()
 	_, lat, _, _ := rec.final()
 	assert.Zero(t, lat.Count, "a reset empties the run and its current second")
+}
+
+// A long run's rows stay within maxRows: past it, adjacent rows join in pairs and later rows
+// span twice as long. Nothing is lost or counted twice: each row holds whole consecutive
+// intervals, its counts their sums and its percentiles those of their latencies together.
+func TestSeriesRowsBounded(t *testing.T) {
+	for _, limit := range []int{6, 5} { // odd: the interval that overflows joins a full row
+		t.Run(strconv.Itoa(limit), func(t *testing.T) { testSeriesRowsBounded(t, limit) })
+	}
+}
+
+func testSeriesRowsBounded(t *testing.T, limit int) {
+	rec := newRecorder(time.Minute, false)
+	rec.enableSeries()
+	s := newSeries(&runner{base: time.Now(), rec: rec})
+	s.maxRows = limit
+	rnd := rand.New(rand.NewPCG(5, 6))
+	var ticks [][]int64
+	for k := range 50 {
+		lats := make([]int64, 1+k) // tick k has k+1 answers: a row's answers name its ticks
+		for i := range lats {
+			lats[i] = 1 + int64(rnd.ExpFloat64()*float64(50*(k%7+1)))
+		}
+		feed(rec, lats, k%3)
+		s.take()
+		ticks = append(ticks, lats)
+		require.LessOrEqual(t, len(s.rows), s.maxRows, "after tick %d", k)
+	}
+	assert.Equal(t, 16, s.span, "50 intervals in at most 5 or 6 rows: four halvings")
+	next := 0
+	for i, row := range s.rows {
+		h := rec.newHist()
+		var answers, errs uint64
+		first := next
+		for ; next < len(ticks) && answers < row.Answers; next++ {
+			for _, v := range ticks[next] {
+				require.NoError(t, h.RecordValue(v))
+			}
+			answers += uint64(len(ticks[next]))
+			errs += uint64(next % 3)
+		}
+		require.Equal(t, answers, row.Answers, "row %d ends at an interval's end", i)
+		if i < len(s.rows)-1 {
+			assert.Equal(t, s.span, next-first, "row %d holds span intervals", i)
+		}
+		assert.Equal(t, answers+errs, row.Requests, "row %d", i)
+		assert.Equal(t, errs, row.Errors.ConnectionLost, "row %d", i)
+		assert.Equal(t, h.TotalCount(), row.Count, "row %d", i)
+		assert.Equal(t, h.ValueAtQuantile(50), row.P50, "row %d", i)
+		assert.Equal(t, h.ValueAtQuantile(99), row.P99, "row %d", i)
+		assert.Equal(t, h.Max(), row.Max, "row %d", i)
+	}
+	assert.Equal(t, len(ticks), next, "the rows hold every interval")
 }
