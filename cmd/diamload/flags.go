@@ -228,7 +228,7 @@ func runFlags(fs *flag.FlagSet, o *runOpts, selftest bool) {
 	fs.StringVar(&o.rules, "rules", "", "embedded EIR: rules `file` (eir_rules.conf format)")
 	fs.Var(&o.delay, "delay", "embedded EIR: answer delay, fixed (2ms) or random in a range (1ms-5ms)")
 	fs.DurationVar(&o.interval, "progress-interval", time.Second, "live progress period")
-	fs.StringVar(&o.pacer, "pacer", pacerPrecise, "open loop: how the pacer waits: precise (its own thread in ppoll with 1 ns timer slack: sends within tens of µs of the intended time) or coarse (Go timers: fewer wake-ups at high rates, up to about 1 ms late)")
+	fs.StringVar(&o.pacer, "pacer", pacerPrecise, "open loop: how the pacer waits: precise (its own thread in ppoll with 1 ns timer slack: sends within tens of µs of the intended time) or coarse (Go timers, at most one wake a millisecond sending what came due together: cheaper above a few thousand ECR/s, up to 1-2 ms late)")
 	fs.DurationVar(&o.sample, "sample", 0, "every `interval` of the measured window, record RSS, Go heap, goroutines, open fds and the counters (JSON samples, live line); at most --duration")
 	observeFlags(fs, &o.observe)
 	fs.Var(&o.thresholds, "threshold", "pass `condition` on the report, repeatable: p50|p90|p99|p999|max|mean <|<=|>|>= duration, error_rate < ratio, throughput > ECR/s (p99<5ms, error_rate<0.001, throughput>50000); a failed one exits 99")

@@ -12,9 +12,9 @@ import (
 // every request that is due, each with its own intended timestamp, so its wake-ups follow the
 // rate: at --rate 1 it wakes about once a second. How it sleeps is its sleeper's (sleep.go):
 // by default a thread of its own in ppoll(2) with 1 ns timer slack, which sends within tens of
-// µs of the intended time; --pacer coarse uses Go timers, which on Linux fire up to about a
-// millisecond late (the runtime's poller sleeps in whole milliseconds) but wake fewer times at
-// high rates. Either way the send lag is reported (send_lag_us), not hidden.
+// µs of the intended time; --pacer coarse uses Go timers and wakes at most once a millisecond,
+// sending what came due together (cheaper above a few thousand a second, up to a millisecond or
+// two late). Either way the send lag is reported (send_lag_us), not hidden.
 //
 // The in-flight cap (-c) is a pool of slots. A due request with no free slot waits (it is sent
 // late, its lag and latency grow; the pacer looks again every pacerSlotPoll) until it is

@@ -46,3 +46,35 @@ func TestPacerWakesWithTheRate(t *testing.T) {
 		assert.True(t, r.pacerDone.Load(), "a stop wakes the sleeping pacer")
 	})
 }
+
+// Above 1,000/s the coarse pacer wakes once a tick and sends what came due together: at
+// 10,000/s about 1,000 wakes a second, not 10,000, every request of the schedule still goes out,
+// none a tick or more after its intended time.
+func TestCoarsePacerWakesOncePerTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o, err := parseRunFlags("run", []string{"-d", "1h", "-c", "64", "--rate", "10000", "--pacer", "coarse"}, false)
+		require.NoError(t, err)
+		pay, err := newPayload([]mixEntry{{o.imei, 1}}, o.imsi, 64, 1)
+		require.NoError(t, err)
+		r, slots := newRunner(o, &instantClient{}, pay)
+		r.free = make(chan *call, len(slots))
+		for i := range slots {
+			r.free <- &slots[i]
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go r.pace(ctx, r.clock())
+		time.Sleep(time.Second + coarseTick/2)
+		synctest.Wait()
+		c, _, _, lag := r.rec.final()
+		// Request 0 goes out at t0, the first wake is when request 1 is due (100 µs), then one a
+		// millisecond: by 1.0005 s 1,001 wakes, the last at 1.0001 s sending up to request 10,001.
+		assert.EqualValues(t, 10002, c.requests)
+		assert.EqualValues(t, 1001, r.pacerWakes, "one wake a millisecond")
+		require.NotNil(t, lag)
+		assert.Less(t, lag.Max, int64(coarseTick/time.Microsecond), "µs; no request waits a tick")
+		r.stop()
+		synctest.Wait()
+		assert.True(t, r.pacerDone.Load())
+	})
+}

@@ -18,32 +18,43 @@ type sleeper interface {
 // Pacer choices (--pacer).
 const (
 	pacerPrecise = "precise" // a thread of its own in ppoll(2) with 1 ns timer slack
-	pacerCoarse  = "coarse"  // Go timers: wakes rounded up to the runtime poller's millisecond
+	pacerCoarse  = "coarse"  // Go timers, at most one wake per coarseTick
 )
 
-// timerSleeper waits on a Go timer: cheap per wake, but the runtime's poller sleeps in whole
-// milliseconds, so a wake comes up to about a millisecond after the deadline. It is --pacer
-// coarse, the fallback where the precise sleeper is not available, and the sleeper of tests in
-// virtual time (testing/synctest fakes Go timers, not system calls).
+// timerSleeper waits on a Go timer, and wakes at most once per coarseTick: the pacer then sends
+// everything that came due meanwhile, so above 1,000 ECR/s the wakes stop growing with the rate
+// and the requests of a tick reach the event loop together (one wake-up of the loop, one write),
+// as a client on a millisecond ticker does. The price is the send lag: up to a tick (and the
+// runtime's poller, which sleeps in whole milliseconds, may add about one more), reported in
+// send_lag_us and counted in the latency. It is --pacer coarse, the fallback where the precise
+// sleeper is not available, and the sleeper of tests in virtual time (testing/synctest fakes Go
+// timers, not system calls).
 type timerSleeper struct {
 	r     *runner
 	ctx   context.Context
 	timer *time.Timer
+	woke  int64 // runner clock at the last wake; the next is not before woke + coarseTick
 }
 
+// coarseTick is the coarse pacer's shortest time between two wakes.
+const coarseTick = time.Millisecond
+
 func newTimerSleeper(r *runner, ctx context.Context) *timerSleeper {
-	return &timerSleeper{r: r, ctx: ctx, timer: time.NewTimer(time.Hour)}
+	return &timerSleeper{r: r, ctx: ctx, timer: time.NewTimer(time.Hour), woke: r.clock() - int64(coarseTick)}
 }
 
 func (s *timerSleeper) until(deadline int64) bool {
+	deadline = max(deadline, s.woke+int64(coarseTick))
 	s.timer.Reset(time.Duration(deadline - s.r.clock()))
+	due := false
 	select {
 	case <-s.timer.C:
-		return true
+		due = true
 	case <-s.r.stopCh:
 	case <-s.ctx.Done():
 	}
-	return false
+	s.woke = s.r.clock()
+	return due
 }
 
 func (s *timerSleeper) close() { s.timer.Stop() }
