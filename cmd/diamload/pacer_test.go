@@ -24,18 +24,7 @@ func (f *instantClient) Go(c *call) error {
 // wakes it at once however long its sleep.
 func TestPacerWakesWithTheRate(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		o, err := parseRunFlags("run", []string{"-d", "1h", "-c", "4", "--rate", "10", "--pacer", "coarse"}, false)
-		require.NoError(t, err)
-		pay, err := newPayload([]mixEntry{{o.imei, 1}}, o.imsi, 64, 1)
-		require.NoError(t, err)
-		r, slots := newRunner(o, &instantClient{}, pay)
-		r.free = make(chan *call, len(slots))
-		for i := range slots {
-			r.free <- &slots[i]
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go r.pace(ctx, r.clock())
+		r := startCoarsePacer(t, "4", "10")
 		time.Sleep(10*time.Second - time.Millisecond)
 		synctest.Wait()
 		c, _, _, _ := r.rec.final()
@@ -52,18 +41,7 @@ func TestPacerWakesWithTheRate(t *testing.T) {
 // none a tick or more after its intended time.
 func TestCoarsePacerWakesOncePerTick(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		o, err := parseRunFlags("run", []string{"-d", "1h", "-c", "64", "--rate", "10000", "--pacer", "coarse"}, false)
-		require.NoError(t, err)
-		pay, err := newPayload([]mixEntry{{o.imei, 1}}, o.imsi, 64, 1)
-		require.NoError(t, err)
-		r, slots := newRunner(o, &instantClient{}, pay)
-		r.free = make(chan *call, len(slots))
-		for i := range slots {
-			r.free <- &slots[i]
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		go r.pace(ctx, r.clock())
+		r := startCoarsePacer(t, "64", "10000")
 		time.Sleep(time.Second + coarseTick/2)
 		synctest.Wait()
 		c, _, _, lag := r.rec.final()
@@ -77,4 +55,23 @@ func TestCoarsePacerWakesOncePerTick(t *testing.T) {
 		synctest.Wait()
 		assert.True(t, r.pacerDone.Load())
 	})
+}
+
+// startCoarsePacer starts, inside a synctest bubble, a coarse pacer at rate with c slots over a
+// client that answers at once; the bubble's end stops it.
+func startCoarsePacer(t *testing.T, c, rate string) *runner {
+	t.Helper()
+	o, err := parseRunFlags("run", []string{"-d", "1h", "-c", c, "--rate", rate, "--pacer", "coarse"}, false)
+	require.NoError(t, err)
+	pay, err := newPayload([]mixEntry{{o.imei, 1}}, o.imsi, 64, 1)
+	require.NoError(t, err)
+	r, slots := newRunner(o, &instantClient{}, pay)
+	r.free = make(chan *call, len(slots))
+	for i := range slots {
+		r.free <- &slots[i]
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go r.pace(ctx, r.clock())
+	return r
 }
