@@ -1,6 +1,7 @@
 package s13
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/hsdfat8/diam-gw/framing"
@@ -232,37 +233,39 @@ func ParseECAInto(msg []byte, a *Answer) error {
 		return fmt.Errorf("%w: %s, application %d", ErrNotECA, framing.CommandName(h.Code, h.IsRequest()), h.AppID)
 	}
 	a.HopByHop, a.EndToEnd, a.Flags = h.HopByHop, h.EndToEnd, h.Flags
+	// One pass over the AVPs with each one in registers (framing.AVPAt), not an Iter's AVP in
+	// memory: the ECA is the client's hottest decode.
 	var seen uint32
-	it := framing.AVPs(msg)
-	for it.Next() {
-		av := it.AVP()
+	for off := framing.HeaderLen; off < len(msg); {
+		code, flags, vendor, data, next, ok := framing.AVPAt(msg, off)
+		if !ok {
+			return framing.BadAVPAt(msg, off, 0)
+		}
 		var bit uint32
 		var err error
 		switch {
-		case av.Vendor == VendorID && av.Code == AVPEquipmentStatus:
+		case vendor == VendorID && code == AVPEquipmentStatus:
 			bit = ecaEquipmentStatus
 			var v uint32
-			v, err = av.Uint32()
+			v, err = avpUint32(code, vendor, data, off)
 			a.EquipmentStatus, a.HasEquipmentStatus = EquipmentStatus(int32(v)), err == nil
-		case av.Vendor != 0:
-			if av.Mandatory() {
-				err = &framing.AVPError{Code: av.Code, Vendor: av.Vendor, Offset: av.Offset, Err: ErrUnsupportedAVP}
+		case vendor != 0:
+			if flags&framing.AVPFlagMandatory != 0 {
+				err = &framing.AVPError{Code: code, Vendor: vendor, Offset: off, Err: ErrUnsupportedAVP}
 			}
 		default:
-			bit, err = a.base(av)
+			bit, err = a.base(code, flags, data, off)
 		}
 		if err != nil {
 			return err
 		}
 		if bit != 0 {
 			if seen&bit != 0 {
-				return &framing.AVPError{Code: av.Code, Vendor: av.Vendor, Offset: av.Offset, Err: framing.ErrDuplicateAVP}
+				return &framing.AVPError{Code: code, Vendor: vendor, Offset: off, Err: framing.ErrDuplicateAVP}
 			}
 			seen |= bit
 		}
-	}
-	if it.Err() != nil {
-		return it.Err()
+		off = next
 	}
 	switch {
 	case seen&ecaOriginHost == 0:
@@ -283,46 +286,46 @@ func ParseECAInto(msg []byte, a *Answer) error {
 	return nil
 }
 
-// base decodes one base-protocol (vendor 0) AVP of an ECA and returns its occurrence bit, 0 for
-// AVPs that may repeat or are skipped.
-func (a *Answer) base(av *framing.AVP) (uint32, error) {
+// base decodes one base-protocol (vendor 0) AVP of an ECA, at offset off, and returns its
+// occurrence bit, 0 for AVPs that may repeat or are skipped.
+func (a *Answer) base(code uint32, flags uint8, data []byte, off int) (uint32, error) {
 	var err error
-	switch av.Code {
+	switch code {
 	case framing.AVPSessionID:
-		a.SessionID = av.Data
+		a.SessionID = data
 		return ecaSessionID, nil
 	case framing.AVPResultCode:
 		var v uint32
-		v, err = av.Uint32()
+		v, err = avpUint32(code, 0, data, off)
 		a.ResultCode = framing.ResultCode(v)
 		return ecaResultCode, err
 	case framing.AVPExperimentalResult:
-		a.ExperimentalResult, err = parseExperimentalResult(av)
+		a.ExperimentalResult, err = parseExperimentalResult(&framing.AVP{Code: code, Flags: flags, Data: data, Offset: off})
 		a.HasExperimentalResult = err == nil
 		return ecaExperimental, err
 	case framing.AVPOriginHost:
-		a.OriginHost = av.Data
+		a.OriginHost = data
 		return ecaOriginHost, nil
 	case framing.AVPOriginRealm:
-		a.OriginRealm = av.Data
+		a.OriginRealm = data
 		return ecaOriginRealm, nil
 	case framing.AVPErrorMessage:
-		a.ErrorMessage = av.Data
+		a.ErrorMessage = data
 		return ecaErrorMessage, nil
 	case framing.AVPErrorReportingHost:
-		a.ErrorReportingHost = av.Data
+		a.ErrorReportingHost = data
 		return ecaErrorReportingHost, nil
 	case framing.AVPFailedAVP:
 		// Kept raw: a malformed Failed-AVP must not fail the answer (OTP codec_SUITE.failed_error).
-		a.FailedAVP = av.Data
+		a.FailedAVP = data
 		return ecaFailedAVP, nil
 	case framing.AVPAuthSessionState:
-		_, err = av.Uint32()
+		_, err = avpUint32(code, 0, data, off)
 		return ecaAuthSessionState, err
 	case framing.AVPVendorSpecificApplicationID:
 		return ecaVendorSpecificApp, nil
 	case framing.AVPOriginStateID:
-		_, err = av.Uint32()
+		_, err = avpUint32(code, 0, data, off)
 		return ecaOriginStateID, err
 	case framing.AVPDRMP:
 		return ecaDRMP, nil
@@ -330,10 +333,18 @@ func (a *Answer) base(av *framing.AVP) (uint32, error) {
 		framing.AVPRedirectHostUsage, framing.AVPRedirectMaxCacheTime:
 		return 0, nil
 	}
-	if av.Mandatory() {
-		return 0, &framing.AVPError{Code: av.Code, Offset: av.Offset, Err: ErrUnsupportedAVP}
+	if flags&framing.AVPFlagMandatory != 0 {
+		return 0, &framing.AVPError{Code: code, Offset: off, Err: ErrUnsupportedAVP}
 	}
 	return 0, nil
+}
+
+// avpUint32 is framing.AVP.Uint32 for an AVP held as values.
+func avpUint32(code, vendor uint32, data []byte, off int) (uint32, error) {
+	if len(data) != 4 {
+		return 0, &framing.AVPError{Code: code, Vendor: vendor, Offset: off, Err: framing.ErrAVPData}
+	}
+	return binary.BigEndian.Uint32(data), nil
 }
 
 func parseExperimentalResult(g *framing.AVP) (ExperimentalResult, error) {

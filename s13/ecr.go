@@ -260,31 +260,37 @@ func (p *ecrParser) once(bit uint32, a *framing.AVP) bool {
 }
 
 func (p *ecrParser) scan() {
-	it := framing.AVPs(p.msg)
-	for it.Next() {
-		a := it.AVP()
+	// framing.AVPAt into a local AVP rather than an Iter: the responder's hottest decode.
+	var a framing.AVP
+	for off := framing.HeaderLen; off < len(p.msg); {
+		var next int
+		var ok bool
+		a.Code, a.Flags, a.Vendor, a.Data, next, ok = framing.AVPAt(p.msg, off)
+		if !ok {
+			p.framingError(framing.BadAVPAt(p.msg, off, 0), len(p.msg))
+			break
+		}
+		a.Offset = off
+		off = next
 		if p.err != nil {
 			// Past the first error only what the answer echoes is still of interest.
-			p.collect(a)
+			p.collect(&a)
 			continue
 		}
 		switch a.Vendor {
 		case 0:
-			p.base(a)
+			p.base(&a)
 		case VendorID:
 			if a.Code == AVPTerminalInformation {
-				if p.once(ecrTerminalInformation, a) {
-					p.terminalInformation(a)
+				if p.once(ecrTerminalInformation, &a) {
+					p.terminalInformation(&a)
 				}
 				break
 			}
-			p.unknown(a)
+			p.unknown(&a)
 		default:
-			p.unknown(a)
+			p.unknown(&a)
 		}
-	}
-	if it.Err() != nil {
-		p.framingError(it.Err(), len(p.msg))
 	}
 	if p.err != nil {
 		return
@@ -383,9 +389,19 @@ func (p *ecrParser) base(a *framing.AVP) {
 // terminalInformation decodes Terminal-Information: [IMEI] [3GPP2-MEID] [Software-Version] *[AVP].
 func (p *ecrParser) terminalInformation(g *framing.AVP) {
 	r := &p.r
-	it := g.Grouped()
-	for it.Next() {
-		a := it.AVP()
+	base := g.Offset + g.HeaderLen()
+	var m framing.AVP
+	a := &m
+	for off := 0; off < len(g.Data); {
+		var next int
+		var ok bool
+		a.Code, a.Flags, a.Vendor, a.Data, next, ok = framing.AVPAt(g.Data, off)
+		if !ok {
+			p.framingError(framing.BadAVPAt(g.Data, off, base), g.Offset+g.Len())
+			return
+		}
+		a.Offset = base + off
+		off = next
 		if a.Vendor != VendorID {
 			p.unknown(a)
 			continue
@@ -415,9 +431,6 @@ func (p *ecrParser) terminalInformation(g *framing.AVP) {
 		if p.err != nil {
 			return
 		}
-	}
-	if it.Err() != nil {
-		p.framingError(it.Err(), g.Offset+g.Len())
 	}
 }
 
@@ -483,12 +496,14 @@ func (p *ecrParser) uint32(a *framing.AVP) (uint32, bool) {
 
 // groupOK checks the framing of a Grouped AVP's members; a broken one is 5014.
 func (p *ecrParser) groupOK(g *framing.AVP) bool {
-	it := g.Grouped()
-	for it.Next() {
-	}
-	if it.Err() != nil {
-		p.framingError(it.Err(), g.Offset+g.Len())
-		return false
+	base := g.Offset + g.HeaderLen()
+	for off := 0; off < len(g.Data); {
+		_, _, _, _, next, ok := framing.AVPAt(g.Data, off)
+		if !ok {
+			p.framingError(framing.BadAVPAt(g.Data, off, base), g.Offset+g.Len())
+			return false
+		}
+		off = next
 	}
 	return true
 }
