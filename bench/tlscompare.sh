@@ -3,7 +3,7 @@
 # closed-loop runs, each against its own `diamload serve` in another process: diamload over TCP,
 # diamload over TLS (client certificates required by the responder), and the floor client
 # (../shared/bench/floor) over TCP. Prints client CPU per ECR, ECR/s and allocations per ECR of
-# each run, then the medians and the paired ratios TLS/TCP and TLS/floor.
+# each run, then the medians and the paired ratios TLS/TCP and TLS/floor (bench/pairs.py).
 # Run from the project root; needs openssl (throwaway P-256 certificates) and python3.
 # Example: bench/tlscompare.sh 7 2 256 1000000   (2 × 128 in flight)
 #          bench/tlscompare.sh 7 1 1 50000       (one in flight)
@@ -47,17 +47,4 @@ for r in $(seq "$rounds"); do
   echo "round $r done (load $(cut -d' ' -f1 /proc/loadavg))"
 done
 
-python3 - "$w" "$rounds" <<'P'
-import json, statistics as st, sys
-w, rounds = sys.argv[1], int(sys.argv[2])
-runs = {k: [json.load(open(f"{w}/{k}-{r}.json")) for r in range(1, rounds + 1)] for k in ("tcp", "tls", "floor")}
-cpu = {k: [j["cpu_us_per_request"] for j in v] for k, v in runs.items()}
-for k, v in runs.items():
-    print("%-5s cpu us/ECR %s  median %.3f | ECR/s median %.0f | allocs/ECR median %s" % (
-        k, " ".join("%.3f" % x for x in cpu[k]), st.median(cpu[k]),
-        st.median(j["throughput_rps"] for j in v),
-        st.median(j["allocs_per_request"] for j in v) if "allocs_per_request" in v[0] else "-"))
-for a in ("tcp", "floor"):
-    r = [t / b for t, b in zip(cpu["tls"], cpu[a])]
-    print("tls/%-5s paired %s  median %.3f" % (a, " ".join("%.3f" % x for x in r), st.median(r)))
-P
+"$root/bench/pairs.py" "$w" "$rounds" tcp,tls,floor tls/tcp,tls/floor

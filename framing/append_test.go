@@ -323,3 +323,22 @@ func TestAppendDoesNotAllocate(t *testing.T) {
 	assert.Zero(t, allocs)
 	assert.NotEmpty(t, buf)
 }
+
+// TestHeadersEveryBit writes headers whose every field uses all its bits (a 32-bit AVP code, a
+// 24-bit length, all flags) and checks each byte: the encoders store whole words, so a shift or
+// mask off by one would move or drop bits no vector exercises. Bits above a 24-bit field are
+// dropped, as the wire has no room for them.
+func TestHeadersEveryBit(t *testing.T) {
+	got := framing.AppendAVPHeader([]byte{0xee}, 0xfedcba98, 0x7f, 0, 0xabcdef-framing.AVPHeaderLen)
+	assert.Equal(t, []byte{0xee, 0xfe, 0xdc, 0xba, 0x98, 0x7f, 0xab, 0xcd, 0xef}, got, "AVP header, no vendor (V cleared)")
+
+	got = framing.AppendAVPHeader(nil, 0x01020304, 0x20, 0x0a0b0c0d, 0x01ffff00)
+	want := []byte{0x01, 0x02, 0x03, 0x04, 0xa0, 0xff, 0xff, 0x0c, 0x0a, 0x0b, 0x0c, 0x0d}
+	assert.Equal(t, want, got, "AVP header with vendor (V set), length's bits above 24 dropped")
+
+	h := framing.Header{Version: 0x81, Length: 0xff123456, Flags: 0xf5, Code: 0xffabcdef, AppID: 0x89abcdef,
+		HopByHop: 0x01234567, EndToEnd: 0xfedcba98}
+	want = []byte{0x81, 0x12, 0x34, 0x56, 0xf5, 0xab, 0xcd, 0xef, 0x89, 0xab, 0xcd, 0xef,
+		0x01, 0x23, 0x45, 0x67, 0xfe, 0xdc, 0xba, 0x98}
+	assert.Equal(t, append([]byte{0xee}, want...), framing.AppendHeader([]byte{0xee}, h), "message header")
+}

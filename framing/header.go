@@ -81,13 +81,11 @@ func AppendHeader(dst []byte, h Header) []byte {
 	if v == 0 {
 		v = Version
 	}
-	return append(dst,
-		v, byte(h.Length>>16), byte(h.Length>>8), byte(h.Length),
-		h.Flags, byte(h.Code>>16), byte(h.Code>>8), byte(h.Code),
-		byte(h.AppID>>24), byte(h.AppID>>16), byte(h.AppID>>8), byte(h.AppID),
-		byte(h.HopByHop>>24), byte(h.HopByHop>>16), byte(h.HopByHop>>8), byte(h.HopByHop),
-		byte(h.EndToEnd>>24), byte(h.EndToEnd>>16), byte(h.EndToEnd>>8), byte(h.EndToEnd),
-	)
+	// Word stores, not 20 byte appends (as AppendAVPHeader).
+	dst = binary.BigEndian.AppendUint64(dst, uint64(v)<<56|uint64(h.Length&0xffffff)<<32|
+		uint64(h.Flags)<<24|uint64(h.Code&0xffffff))
+	dst = binary.BigEndian.AppendUint32(dst, h.AppID)
+	return binary.BigEndian.AppendUint64(dst, uint64(h.HopByHop)<<32|uint64(h.EndToEnd))
 }
 
 // BeginMessage appends a header with a zero length and returns the offset at which the message
