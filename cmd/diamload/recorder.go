@@ -346,13 +346,46 @@ func (r *recorder) encoded() (lat, svc, lag string) {
 	return lat, svc, lag
 }
 
-// encodeHist is h in HDR's V2 compressed encoding, base64 as Decode reads it.
+// encodeHist is h in HDR's V2 compressed encoding, base64 as Decode reads it. An empty one's
+// encoding is made once per shape: hdrhistogram-go builds a zlib writer for every Encode, which
+// every idle second's row would otherwise pay for (most of an idle run's CPU).
 func encodeHist(h *hdrhistogram.Histogram) string {
+	if h.TotalCount() == 0 {
+		return emptyHists.encoding(h)
+	}
+	return encodeFresh(h)
+}
+
+func encodeFresh(h *hdrhistogram.Histogram) string {
 	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
 	if err != nil { // only for an unknown version
 		return ""
 	}
 	return string(b)
+}
+
+// histShape is what an empty histogram's encoding depends on.
+type histShape struct{ lowest, highest, sigFigs int64 }
+
+// emptyHists caches the encodings of empty histograms. Safe for concurrent use.
+var emptyHists = emptyEncodings{byShape: map[histShape]string{}}
+
+type emptyEncodings struct {
+	mu      sync.Mutex
+	byShape map[histShape]string
+}
+
+// encoding is the encoding of h, which is empty.
+func (c *emptyEncodings) encoding(h *hdrhistogram.Histogram) string {
+	k := histShape{h.LowestTrackableValue(), h.HighestTrackableValue(), h.SignificantFigures()}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	enc, ok := c.byShape[k]
+	if !ok {
+		enc = encodeFresh(h)
+		c.byShape[k] = enc
+	}
+	return enc
 }
 
 // final returns a copy of the counters and the percentile summaries.

@@ -240,3 +240,23 @@ func testSeriesRowsBounded(t *testing.T, limit int) {
 	}
 	assert.Equal(t, len(ticks), next, "the rows hold every interval")
 }
+
+// An idle second's row costs no encoder: the encoding of an empty histogram is made once per
+// shape, and it is what encoding one afresh gives; a histogram with a value is encoded afresh.
+func TestEmptyHistogramEncodedOnce(t *testing.T) {
+	for _, highest := range []int64{1000, 60_000_000} {
+		h := hdrhistogram.New(histLowestUS, highest, histSigFigs)
+		enc := encodeHist(h)
+		assert.Equal(t, encodeFresh(h), enc)
+		back, err := hdrhistogram.Decode([]byte(enc))
+		require.NoError(t, err)
+		assert.Equal(t, highest, back.HighestTrackableValue())
+		assert.Zero(t, back.TotalCount())
+		assert.Zero(t, testing.AllocsPerRun(20, func() { encodeHist(h) }), "empty: the cached encoding")
+
+		require.NoError(t, h.RecordValue(42))
+		back, err = hdrhistogram.Decode([]byte(encodeHist(h)))
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), back.TotalCount(), "a value: encoded afresh")
+	}
+}
