@@ -152,8 +152,10 @@ func (e *Engine) route(except *draConn, avoid *dra) (*draConn, error) {
 	return nil, ErrNoConnection
 }
 
-// maxBurst bounds how many requests of one batch go to one connection before the next one.
-const maxBurst = 128
+// maxBurst bounds how many requests of one batch go to one connection before the next one. It
+// is above what one read of answers brings back pipelined (a few hundred), so a closed loop's
+// batch goes out in one write, not two; a drain of drainBatch still spreads over connections.
+const maxBurst = 512
 
 // nextBatch moves the rotation on when the current connection got requests.
 func (g *group) nextBatch() {
