@@ -17,7 +17,8 @@ import (
 //
 //   - After a long sleep a vCPU takes hundreds of µs to come back, so a wait longer than
 //     preciseLead first sleeps until preciseLead before the deadline, then in steps of at most
-//     preciseStep.
+//     preciseStep. A step of a millisecond lets a request due every millisecond or less cost one
+//     wake-up, not two (each is tens of µs of CPU on a VM).
 //   - No sleep is shorter than preciseMin: at very high rates the pacer sends what is due in
 //     bursts rather than waking once per request.
 //   - The sleep is an ordinary system call (the Go scheduler may lend the P meanwhile): a raw one
@@ -28,7 +29,7 @@ import (
 //     preciseYield, so the yield's own latency is absorbed by the wait.
 const (
 	preciseLead      = 1500 * time.Microsecond
-	preciseStep      = 500 * time.Microsecond
+	preciseStep      = time.Millisecond
 	preciseMin       = 40 * time.Microsecond
 	preciseYield     = 4 * time.Millisecond
 	preciseYieldMax  = 8 * time.Millisecond
