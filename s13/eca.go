@@ -1,7 +1,6 @@
 package s13
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/hsdfat8/diam-gw/framing"
@@ -247,7 +246,7 @@ func ParseECAInto(msg []byte, a *Answer) error {
 		case vendor == VendorID && code == AVPEquipmentStatus:
 			bit = ecaEquipmentStatus
 			var v uint32
-			v, err = avpUint32(code, vendor, data, off)
+			v, err = framing.Uint32At(code, vendor, data, off)
 			a.EquipmentStatus, a.HasEquipmentStatus = EquipmentStatus(int32(v)), err == nil
 		case vendor != 0:
 			if flags&framing.AVPFlagMandatory != 0 {
@@ -296,7 +295,7 @@ func (a *Answer) base(code uint32, flags uint8, data []byte, off int) (uint32, e
 		return ecaSessionID, nil
 	case framing.AVPResultCode:
 		var v uint32
-		v, err = avpUint32(code, 0, data, off)
+		v, err = framing.Uint32At(code, 0, data, off)
 		a.ResultCode = framing.ResultCode(v)
 		return ecaResultCode, err
 	case framing.AVPExperimentalResult:
@@ -320,12 +319,12 @@ func (a *Answer) base(code uint32, flags uint8, data []byte, off int) (uint32, e
 		a.FailedAVP = data
 		return ecaFailedAVP, nil
 	case framing.AVPAuthSessionState:
-		_, err = avpUint32(code, 0, data, off)
+		_, err = framing.Uint32At(code, 0, data, off)
 		return ecaAuthSessionState, err
 	case framing.AVPVendorSpecificApplicationID:
 		return ecaVendorSpecificApp, nil
 	case framing.AVPOriginStateID:
-		_, err = avpUint32(code, 0, data, off)
+		_, err = framing.Uint32At(code, 0, data, off)
 		return ecaOriginStateID, err
 	case framing.AVPDRMP:
 		return ecaDRMP, nil
@@ -337,14 +336,6 @@ func (a *Answer) base(code uint32, flags uint8, data []byte, off int) (uint32, e
 		return 0, &framing.AVPError{Code: code, Offset: off, Err: ErrUnsupportedAVP}
 	}
 	return 0, nil
-}
-
-// avpUint32 is framing.AVP.Uint32 for an AVP held as values.
-func avpUint32(code, vendor uint32, data []byte, off int) (uint32, error) {
-	if len(data) != 4 {
-		return 0, &framing.AVPError{Code: code, Vendor: vendor, Offset: off, Err: framing.ErrAVPData}
-	}
-	return binary.BigEndian.Uint32(data), nil
 }
 
 func parseExperimentalResult(g *framing.AVP) (ExperimentalResult, error) {
