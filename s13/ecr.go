@@ -211,32 +211,40 @@ const (
 // ParseECR allocates nothing when msg is a valid ECR, only reads msg, and is safe for concurrent
 // use.
 func ParseECR(msg []byte) (ECR, error) {
-	var p ecrParser
-	msg, err := framing.ReadMessage(msg, &p.r.Header)
+	var r ECR
+	err := ParseECRInto(msg, &r)
+	return r, err
+}
+
+// ParseECRInto is ParseECR filling *r, which it resets first: an ECR is a few hundred bytes, and
+// a responder's hot path keeps one instead of zeroing a parser's and copying it out per request.
+// On a framing error or ErrNotECR *r is left zero. Safe for concurrent use on distinct r.
+func ParseECRInto(msg []byte, r *ECR) error {
+	*r = ECR{}
+	msg, err := framing.ReadMessage(msg, &r.Header)
 	if err != nil {
-		return ECR{}, err
+		r.Header = framing.Header{}
+		return err
 	}
-	h := &p.r.Header
+	h := &r.Header
 	if h.Code != CommandCode || !h.IsRequest() || h.AppID != AppID {
-		return ECR{}, fmt.Errorf("%w: %s, application %d", ErrNotECR, framing.CommandName(h.Code, h.IsRequest()), h.AppID)
+		err := fmt.Errorf("%w: %s, application %d", ErrNotECR, framing.CommandName(h.Code, h.IsRequest()), h.AppID)
+		r.Header = framing.Header{}
+		return err
 	}
-	// The ECR is built inside the parser, not behind a pointer to a local, so that it stays on
-	// the stack (escape analysis gives up on a pointer held by a struct whose methods it cannot
-	// all inline).
-	p.msg = msg
+	p := ecrParser{msg: msg}
 	if h.IsError() {
 		p.fail(framing.InvalidHdrBits, nil, fmt.Errorf("%w: E bit in a request", ErrInvalidHeaderBits))
 	}
-	p.scan()
+	p.scan(r)
 	if p.err != nil {
-		return p.r, p.err
+		return p.err
 	}
-	return p.r, nil
+	return nil
 }
 
 // ecrParser holds the state of one ParseECR call; it lives on the caller's stack.
 type ecrParser struct {
-	r    ECR
 	msg  []byte
 	seen uint32
 	err  *RequestError // the first problem; later ones are ignored
@@ -259,7 +267,7 @@ func (p *ecrParser) once(bit uint32, a *framing.AVP) bool {
 	return true
 }
 
-func (p *ecrParser) scan() {
+func (p *ecrParser) scan(r *ECR) {
 	// framing.AVPAt into a local AVP rather than an Iter: the responder's hottest decode.
 	var a framing.AVP
 	for off := framing.HeaderLen; off < len(p.msg); {
@@ -274,16 +282,16 @@ func (p *ecrParser) scan() {
 		off = next
 		if p.err != nil {
 			// Past the first error only what the answer echoes is still of interest.
-			p.collect(&a)
+			p.collect(&a, r)
 			continue
 		}
 		switch a.Vendor {
 		case 0:
-			p.base(&a)
+			p.base(&a, r)
 		case VendorID:
 			if a.Code == AVPTerminalInformation {
 				if p.once(ecrTerminalInformation, &a) {
-					p.terminalInformation(&a)
+					p.terminalInformation(&a, r)
 				}
 				break
 			}
@@ -299,7 +307,7 @@ func (p *ecrParser) scan() {
 }
 
 // collect picks up Session-Id and Proxy-Info after an error, for the error answer.
-func (p *ecrParser) collect(a *framing.AVP) {
+func (p *ecrParser) collect(a *framing.AVP, r *ECR) {
 	if a.Vendor != 0 {
 		return
 	}
@@ -307,19 +315,18 @@ func (p *ecrParser) collect(a *framing.AVP) {
 	case framing.AVPSessionID:
 		if p.seen&ecrSessionID == 0 && len(a.Data) > 0 {
 			p.seen |= ecrSessionID
-			p.r.SessionID = a.Data
+			r.SessionID = a.Data
 		}
 	case framing.AVPProxyInfo:
-		if p.r.NumProxyInfo < MaxProxyInfo && p.groupOK(a) {
-			p.r.ProxyInfo[p.r.NumProxyInfo] = p.padded(a)
-			p.r.NumProxyInfo++
+		if r.NumProxyInfo < MaxProxyInfo && p.groupOK(a) {
+			r.ProxyInfo[r.NumProxyInfo] = p.padded(a)
+			r.NumProxyInfo++
 		}
 	}
 }
 
 // base handles a top-level AVP without Vendor-Id.
-func (p *ecrParser) base(a *framing.AVP) {
-	r := &p.r
+func (p *ecrParser) base(a *framing.AVP, r *ECR) {
 	switch a.Code {
 	case framing.AVPSessionID:
 		if p.once(ecrSessionID, a) && p.nonEmpty(a) {
@@ -387,8 +394,7 @@ func (p *ecrParser) base(a *framing.AVP) {
 }
 
 // terminalInformation decodes Terminal-Information: [IMEI] [3GPP2-MEID] [Software-Version] *[AVP].
-func (p *ecrParser) terminalInformation(g *framing.AVP) {
-	r := &p.r
+func (p *ecrParser) terminalInformation(g *framing.AVP, r *ECR) {
 	base := g.Offset + g.HeaderLen()
 	var m framing.AVP
 	a := &m

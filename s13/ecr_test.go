@@ -427,6 +427,27 @@ func TestParseECRNotAnECR(t *testing.T) {
 	}
 }
 
+// ParseECRInto resets what a previous ECR left in r: the fields, and the Proxy-Info it had. A
+// message that is no ECR leaves r zero, as ParseECR returns it.
+func TestParseECRIntoResets(t *testing.T) {
+	var r ECR
+	require.NoError(t, ParseECRInto(ecrMessage(appended(ecrParts(), proxyInfo("a"), proxyInfo("b"))), &r))
+	require.Equal(t, 2, r.NumProxyInfo)
+	require.NotEmpty(t, r.SoftwareVersion)
+
+	plain := vector(t, "05_ecr")
+	want, err := ParseECR(plain)
+	require.NoError(t, err)
+	require.NoError(t, ParseECRInto(plain, &r))
+	assert.Equal(t, want, r, "nothing of the first ECR is left")
+
+	eca := AppendECA(nil, &want, &eirIdentity, &Verdict{})
+	require.ErrorIs(t, ParseECRInto(eca, &r), ErrNotECR)
+	assert.Equal(t, ECR{}, r)
+	require.Error(t, ParseECRInto(plain[:10], &r), "short")
+	assert.Equal(t, ECR{}, r)
+}
+
 func TestParseECRAllocs(t *testing.T) {
 	msgs := map[string][]byte{
 		"05":         vector(t, "05_ecr"),
@@ -438,6 +459,7 @@ func TestParseECRAllocs(t *testing.T) {
 		allocs := testing.AllocsPerRun(100, func() { r, err = ParseECR(msg) })
 		require.NoError(t, err)
 		assert.Zero(t, allocs, name)
-		_ = r
+		assert.Zero(t, testing.AllocsPerRun(100, func() { err = ParseECRInto(msg, &r) }), name)
+		require.NoError(t, err)
 	}
 }

@@ -94,7 +94,8 @@ func (e *Handler) Identity() framing.Identity { return e.id }
 // valid one gets the matching rule's answer via s13.AppendECA, or none for DROP, with the rule's
 // delay or else the default delay. Any other request (command or application) gets an E-bit
 // 3001 DIAMETER_COMMAND_UNSUPPORTED answer-message; an answer is never answered. It returns dst
-// extended by the answer (dst itself for none). It allocates nothing for a valid ECR when dst
+// extended by the answer (dst itself for none). The ECR is decoded in place (s13.ParseECRInto).
+// It allocates nothing for a valid ECR when dst
 // has room for the answer, and is safe for concurrent use.
 func (e *Handler) ServeDiameter(dst, msg []byte, h *framing.Header) ([]byte, time.Duration) {
 	if !h.IsRequest() {
@@ -105,8 +106,8 @@ func (e *Handler) ServeDiameter(dst, msg []byte, h *framing.Header) ([]byte, tim
 		e.unsupported.Add(1)
 		return framing.AppendErrorFor(dst, msg, h, &e.id, framing.CommandUnsupported, ""), 0
 	}
-	r, err := s13.ParseECR(msg)
-	if err != nil {
+	var r s13.ECR
+	if err := s13.ParseECRInto(msg, &r); err != nil {
 		if re, ok := err.(*s13.RequestError); ok {
 			e.requestErrors.Add(1)
 			return s13.AppendRequestError(dst, &r, &e.id, re), 0
