@@ -17,7 +17,7 @@ w=$(mktemp -d "${TMPDIR:-/tmp}/abcompare.XXXXXX")
 echo "work dir $w"
 (cd "$floorsrc" && go build -o "$w/floor" .)
 
-base=$((42000 + RANDOM % 500))
+base=$((22000 + RANDOM % 500)) # below the ephemeral ports (32768-60999 here): no client socket holds it
 id="--origin-host eir.perf.local --origin-realm perf.local"
 "$a" serve --listen 127.0.0.1:$base $id >"$w/serve-a.log" 2>&1 & pa=$!
 "$b" serve --listen 127.0.0.1:$((base + 1)) $id >"$w/serve-b.log" 2>&1 & pb=$!

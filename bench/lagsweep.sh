@@ -5,7 +5,7 @@
 set -u
 bin=$1; rate=$2; d=$3; shift 3
 out=${TMPDIR:-/tmp}/lagsweep.$$.json
-port=$((40500 + RANDOM % 300))
+port=$((22600 + RANDOM % 300)) # below the ephemeral ports
 "${SERVE:-$bin}" serve --listen 127.0.0.1:$port >/dev/null 2>&1 &
 sp=$!
 for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done

@@ -27,7 +27,7 @@ for c in srv cli; do
     -extfile "$w/$c.ext" -out "$w/$c.pem" 2>/dev/null
 done
 
-base=$((41000 + RANDOM % 500))
+base=$((23000 + RANDOM % 500)) # below the ephemeral ports
 id="--origin-host eir.perf.local --origin-realm perf.local"
 "$w/diamload" serve --listen 127.0.0.1:$base $id >"$w/serve-tcp.log" 2>&1 & p1=$!
 "$w/diamload" serve --listen 127.0.0.1:$((base + 1)) $id --tls-cert "$w/srv.pem" --tls-key "$w/srv.key" \
