@@ -104,3 +104,16 @@ func TestExpiredRequestNotResent(t *testing.T) {
 	assert.Zero(t, b.ECRs.Load(), "never resent")
 	assert.Zero(t, e.Stats().Total.Retransmits)
 }
+
+// The loop hands its inbox's slots back after each drain: an engine whose inbox holds two
+// requests takes any number of them, one after another.
+func TestInboxSlotsReturnAfterEachDrain(t *testing.T) {
+	peer := testpeer.StartT(t, testpeer.Config{})
+	cfg := testConfig(peer.Addr())
+	cfg.InboxSize = 2
+	e := startEngine(t, cfg)
+	for i := range 10 {
+		_, err := e.Check(ctxT(t, 2*time.Second), testReq)
+		require.NoError(t, err, "request %d", i)
+	}
+}
