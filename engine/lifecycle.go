@@ -147,6 +147,7 @@ func (e *Engine) newClient() error {
 		if err = cl.Start(); err == nil {
 			// EnrollContext closes rc (it keeps a dup) and returns once OnOpen has run on the loop.
 			if _, err = cl.EnrollContext(rc, ctrlCtx{}); err != nil {
+				e.wk.detach()
 				_ = cl.Stop()
 			}
 			rc = nil

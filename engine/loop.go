@@ -20,6 +20,7 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 	case ctrlCtx:
 		// The loop's first event: from here its goroutine runs the callbacks (Close looks).
 		e.wk.ctrl = c
+		e.wk.attach(c)
 		id := goid()
 		e.life.loopGID.Store(id)
 		e.life.cbGID.Store(id)
@@ -35,12 +36,12 @@ func (h *handler) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
 
 func (h *handler) OnTraffic(c gnet.Conn) gnet.Action {
 	e := h.e
-	// Callbacks that call Go while answers are processed, and callers meanwhile, must not write
-	// a wake-up byte; service clears the flag when it is done (wake.go).
+	// Callbacks that call Go while answers are processed, and callers meanwhile, must not wake
+	// the loop again; service clears the flag when it is done (wake.go).
 	e.wk.awake()
 	switch cc := c.Context().(type) {
 	case ctrlCtx:
-		_, _ = c.Discard(-1) // the wake-up bytes; service below does the work
+		_, _ = c.Discard(-1) // the wake-up bytes, if any (gnet's Wake brings none); service does the work
 	case *connCtx:
 		if cc.p.conn == c {
 			cc.p.traffic(c, e.readClock())

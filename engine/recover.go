@@ -54,6 +54,7 @@ func (e *Engine) callbackExited(what string) {
 		dead = e.life.client.Load()
 		e.life.deadLoop.Store(dead)
 		e.life.loopGID.Store(0)
+		e.wk.detach() // its poller goes with it
 		e.log.Error("a callback called runtime.Goexit on the event loop, which ends with it; a new loop takes over",
 			"callback", what)
 		for _, p := range e.peers {

@@ -119,6 +119,7 @@ func (e *Engine) stopLoop() error {
 	if cl == nil {
 		return nil
 	}
+	e.wk.detach() // before gnet closes the loop's eventfd
 	err := cl.Stop()
 	if e.life.deadLoop.Load() == cl { // a callback ended it after all: gnet closed nothing
 		e.closeLoopFDs()

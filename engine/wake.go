@@ -11,24 +11,31 @@ import (
 )
 
 // The wake protocol. The loop sleeps in gnet's poller; a caller that hands it work (a request in
-// the inbox, a posted task) writes one byte on a socketpair whose read end each loop enrolls.
-// The pending flag coalesces those writes: it is set from the moment the loop is awake (or a
-// byte is on its way) until the loop has nothing left, so a burst of submissions costs one
-// write(2), and callers (and callbacks calling Go on the loop) push without writing while a
-// service pass runs. On the way out of a pass the loop clears the flag and then looks at the
+// the inbox, a posted task) wakes it through gnet (Conn.Wake on the loop's end of the wake-up
+// socket: a task on the poller's queue and an eventfd write, which gnet never reads back) while
+// a loop runs, and otherwise writes one byte on a socketpair whose read end each loop enrolls,
+// where it waits for the next loop. Waking through gnet costs one system call where the byte
+// costs two (the caller's write, the loop's read), for a closure and a queue node that gnet
+// allocates per wake-up (measured: bench/results/2026-12-04-saturated-profile.md). The pending
+// flag coalesces wake-ups: it is set from the moment the loop is awake (or a wake-up is on its
+// way) until the loop has nothing left, so a burst of submissions costs one, and callers (and
+// callbacks calling Go on the loop) push without waking it while a service pass runs. On the way out of a pass the loop clears the flag and then looks at the
 // inbox and the posted tasks once more: a push that landed before the clear is taken in this
 // pass, and one after it sees the flag clear and wakes the loop. (Producers check the flag after
 // publishing, the loop checks for work after clearing: with sequentially consistent atomics one
 // of the two always sees the other.)
 
-// waker is the loop's wake-up: the flag, the socketpair and the posted tasks.
+// waker is the loop's wake-up: the flag, the running loop's wake-up, the socketpair and the
+// posted tasks.
 type waker struct {
 	// Shared with callers.
-	pending atomic.Bool  // the loop is awake or a wake-up byte is on its way
-	writers atomic.Int32 // callers of wake between reading the flag and writing (see wake)
-	fd      int          // write end of the socketpair; set before the engine leaves lifeNew
-	read    *os.File     // read end, enrolled in each loop (a dup per loop)
-	mu      sync.Mutex   // guards posted
+	pending atomic.Bool              // the loop is awake or a wake-up is on its way
+	writers atomic.Int32             // callers of wake between reading the flag and waking (see wake)
+	loop    atomic.Pointer[loopWake] // the running loop's, nil while none runs (attach, detach)
+	bytes   atomic.Uint64            // wake-up bytes written on the socketpair
+	fd      int                      // write end of the socketpair; set before the engine leaves lifeNew
+	read    *os.File                 // read end, enrolled in each loop (a dup per loop)
+	mu      sync.Mutex               // guards posted
 	posted  []func()
 	postedN atomic.Int32 // len(posted), readable without the lock
 
@@ -39,6 +46,10 @@ type waker struct {
 
 // ctrlCtx marks the loop's wake-up socket.
 type ctrlCtx struct{}
+
+// loopWake is a running loop's wake-up: its end of the wake-up socket, whose Wake runs
+// OnTraffic for it on the loop.
+type loopWake struct{ ctrl gnet.Conn }
 
 func (w *waker) init() { w.fd = -1 }
 
@@ -60,17 +71,37 @@ func (w *waker) close() {
 }
 
 // wake makes the loop run service soon. Safe for concurrent use: only the caller that flips the
-// flag writes the wake-up byte. A caller past the flag is counted in writers until its write is
-// done, so that Close can close the descriptor without a late write landing on whatever reuses
-// its number (closeWake).
+// flag wakes the loop, through gnet while a loop runs, else with a byte on the socketpair. A
+// caller past the flag is counted in writers until its wake-up is done, so that neither the
+// loop's eventfd (detach, before gnet closes it) nor the socketpair (closeWake) is closed under
+// a late write, which could land on whatever reuses the descriptor's number.
 func (e *Engine) wake() {
 	w := &e.wk
 	if !w.pending.Load() {
 		w.writers.Add(1)
 		if w.pending.CompareAndSwap(false, true) {
-			_, _ = syscall.Write(w.fd, wakeByte)
+			if lw := w.loop.Load(); lw == nil || lw.ctrl.Wake(nil) != nil {
+				w.bytes.Add(1)
+				_, _ = syscall.Write(w.fd, wakeByte)
+			}
 		}
 		w.writers.Add(-1)
+	}
+}
+
+// attach makes wake-ups go through the loop that has just started, ctrl being its end of the
+// wake-up socket. Loop only: its first event.
+func (w *waker) attach(ctrl gnet.Conn) { w.loop.Store(&loopWake{ctrl: ctrl}) }
+
+// detach sends wake-ups to the socketpair again, once no caller can still be waking through the
+// loop: before a loop is stopped or ends (gnet then closes its eventfd). A wake-up already queued
+// on the loop is lost with it; what restarts or stops the loop takes over (a new loop's first
+// task is posted with postFirst, whose byte waits in the socketpair). Safe for concurrent use;
+// not from inside wake.
+func (w *waker) detach() {
+	w.loop.Store(nil)
+	for i := 0; w.writers.Load() != 0; i++ {
+		backoff(i)
 	}
 }
 

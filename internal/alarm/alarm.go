@@ -2,7 +2,7 @@
 // sleeps until its wheel's next deadline (wheel.Next) instead of being woken every tick.
 //
 // The loop owns the wheel; the alarm is one goroutine with one time.Timer that rings the loop
-// through the loop's own wake-up (the engine's socketpair, the server's Execute). The loop tells
+// through the loop's own wake-up (the engine's wake, the server's Execute). The loop tells
 // the alarm when to ring with Set after each event, which costs one atomic load unless the
 // instant moved earlier (a new timer before every other one) or the alarm has rung: only then is
 // the goroutine poked. Later deadlines need nothing: the alarm rings at the old instant, the loop
