@@ -19,9 +19,10 @@ import (
 // allocates per wake-up (measured: bench/results/2026-12-04-saturated-profile.md). The pending
 // flag coalesces wake-ups: it is set from the moment the loop is awake (or a wake-up is on its
 // way) until the loop has nothing left, so a burst of submissions costs one, and callers (and
-// callbacks calling Go on the loop) push without waking it while a service pass runs. On the way out of a pass the loop clears the flag and then looks at the
-// inbox and the posted tasks once more: a push that landed before the clear is taken in this
-// pass, and one after it sees the flag clear and wakes the loop. (Producers check the flag after
+// callbacks calling Go on the loop) push without waking it while a service pass runs. On the
+// way out of a pass the loop clears the flag and then looks at the inbox and the posted tasks
+// once more: a push that landed before the clear is taken in this pass, and one after it sees
+// the flag clear and wakes the loop. (Producers check the flag after
 // publishing, the loop checks for work after clearing: with sequentially consistent atomics one
 // of the two always sees the other.)
 
@@ -33,7 +34,7 @@ type waker struct {
 	writers atomic.Int32             // callers of wake between reading the flag and waking (see wake)
 	loop    atomic.Pointer[loopWake] // the running loop's, nil while none runs (attach, detach)
 	bytes   atomic.Uint64            // wake-up bytes written on the socketpair
-	fd      int                      // write end of the socketpair; set before the engine leaves lifeNew
+	fd      int                      // write end of the socketpair; set before leaving lifeNew
 	read    *os.File                 // read end, enrolled in each loop (a dup per loop)
 	mu      sync.Mutex               // guards posted
 	posted  []func()
