@@ -1,8 +1,6 @@
 package s13
 
 import (
-	"strconv"
-
 	"github.com/hsdfat8/diam-gw/framing"
 )
 
@@ -29,7 +27,7 @@ func NewECRTemplate(originHost, originRealm, destRealm, destHost string, session
 		sessionHi: sessionHi,
 	}
 	t.sessionPrefix = append([]byte(originHost), ';')
-	t.sessionPrefix = strconv.AppendUint(t.sessionPrefix, uint64(sessionHi), 10)
+	t.sessionPrefix = appendDecimal(t.sessionPrefix, sessionHi)
 	t.sessionPrefix = append(t.sessionPrefix, ';')
 	t.middle = appendMiddle(nil, originHost, originRealm, destRealm, destHost)
 	return t
@@ -55,7 +53,7 @@ func (t *ECRTemplate) Append(dst []byte, env *Envelope, r *Request) []byte {
 		var s int
 		dst, s = framing.BeginAVP(dst, framing.AVPSessionID, framing.AVPFlagMandatory, 0)
 		dst = append(dst, t.sessionPrefix...)
-		dst = strconv.AppendUint(dst, uint64(env.SessionLo), 10)
+		dst = appendDecimal(dst, env.SessionLo)
 		dst = framing.EndAVP(dst, s)
 	}
 	dst = append(dst, t.middle...)
