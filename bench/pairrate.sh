@@ -16,10 +16,15 @@ out=$(mktemp -d)
   >"$out/serve.log" 2>&1 &
 spid=$!
 trap 'kill -INT $spid 2>/dev/null; wait $spid 2>/dev/null; rm -rf "$out"' EXIT
-for i in $(seq 50); do
+for _ in $(seq 50); do
   grep -q "listening" "$out/serve.log" 2>/dev/null && break
   sleep 0.1
 done
+if ! grep -q "listening" "$out/serve.log"; then
+  echo "pairrate: $serve serve did not come up on $addr:" >&2
+  cat "$out/serve.log" >&2
+  exit 1
+fi
 cpu() { "$1" -addr "$addr" -rate "$rate" -d "$dur" -json - 2>/dev/null |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["cpu_us_per_request"])'; }
 for i in $(seq "$pairs"); do

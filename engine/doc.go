@@ -8,10 +8,10 @@
 // request slots; full means ErrBusy at once). Only the push that finds the loop idle wakes it:
 // through gnet while a loop runs, else with one byte on a socketpair the next loop watches. The
 // loop drains the inbox in batches, reading each slot in place into a request from its own free
-// list, routes each request to a usable connection (round-robin within the most preferred DRA priority that has one), takes a
-// slot in that connection's fixed pending table (the Hop-by-Hop id encodes the slot), arms one
-// wheel timer, and appends the encoded ECR to the connection's batch buffer; each connection
-// gets one write per drain. Answers are cut from the stream by the framing splitter, matched by
+// list, routes each request to a usable connection (round-robin within the most preferred DRA
+// priority that has one), takes a slot in that connection's fixed pending table (the Hop-by-Hop
+// id encodes the slot), arms one wheel timer, and appends the encoded ECR to the connection's
+// batch buffer; each connection gets one write per drain. Answers are cut from the stream by the framing splitter, matched by
 // Hop-by-Hop id (unknown or stale ids are counted and dropped, RFC 6733 §6.2.1), decoded in place
 // and completed.
 //

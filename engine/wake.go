@@ -22,9 +22,9 @@ import (
 // callbacks calling Go on the loop) push without waking it while a service pass runs. On the
 // way out of a pass the loop clears the flag and then looks at the inbox and the posted tasks
 // once more: a push that landed before the clear is taken in this pass, and one after it sees
-// the flag clear and wakes the loop. (Producers check the flag after
-// publishing, the loop checks for work after clearing: with sequentially consistent atomics one
-// of the two always sees the other.)
+// the flag clear and wakes the loop. (Producers check the flag after publishing, the loop checks
+// for work after clearing: with sequentially consistent atomics one of the two always sees the
+// other.)
 
 // waker is the loop's wake-up: the flag, the running loop's wake-up, the socketpair and the
 // posted tasks.
@@ -101,6 +101,11 @@ func (w *waker) attach(ctrl gnet.Conn) { w.loop.Store(&loopWake{ctrl: ctrl}) }
 // not from inside wake.
 func (w *waker) detach() {
 	w.loop.Store(nil)
+	w.awaitWriters()
+}
+
+// awaitWriters returns once no caller of wake is between the flag and its wake-up.
+func (w *waker) awaitWriters() {
 	for i := 0; w.writers.Load() != 0; i++ {
 		backoff(i)
 	}
@@ -190,8 +195,6 @@ func (e *Engine) runPosted() {
 func (e *Engine) closeWake() {
 	w := &e.wk
 	w.pending.Store(true)
-	for i := 0; w.writers.Load() != 0; i++ {
-		backoff(i)
-	}
+	w.awaitWriters()
 	w.close()
 }

@@ -95,8 +95,8 @@ func (e *Handler) Identity() framing.Identity { return e.id }
 // delay or else the default delay. Any other request (command or application) gets an E-bit
 // 3001 DIAMETER_COMMAND_UNSUPPORTED answer-message; an answer is never answered. It returns dst
 // extended by the answer (dst itself for none). The ECR is decoded in place (s13.ParseECRInto).
-// It allocates nothing for a valid ECR when dst
-// has room for the answer, and is safe for concurrent use.
+// It allocates nothing for a valid ECR when dst has room for the answer, and is safe for
+// concurrent use.
 func (e *Handler) ServeDiameter(dst, msg []byte, h *framing.Header) ([]byte, time.Duration) {
 	if !h.IsRequest() {
 		return dst, 0
