@@ -42,9 +42,13 @@ func (r *runner) pace(ctx context.Context, t0 int64) {
 	due := func(i int64) int64 { return t0 + int64(float64(i)*interval) }
 	var i int64
 	sleep := r.newSleeper(ctx)
-	defer sleep.close()
+	defer func() {
+		r.pacerWakes = sleep.wakes()
+		sleep.close()
+	}()
 	for {
 		now := r.clock()
+		slotWait := false // the inner loop stopped at a due request that waits for a slot
 		for !r.stopping.Load() {
 			d := due(i)
 			if end := r.endAt.Load(); end > 0 && d >= end {
@@ -60,7 +64,8 @@ func (r *runner) pace(ctx context.Context, t0 int64) {
 			default:
 			}
 			if c == nil && now-d <= dropAfter {
-				break // wait for a slot; the request keeps its intended time
+				slotWait = true // the request keeps its intended time
+				break
 			}
 			epoch, ok := r.take()
 			if !ok {
@@ -79,16 +84,18 @@ func (r *runner) pace(ctx context.Context, t0 int64) {
 		if r.stopping.Load() {
 			return
 		}
+		// Only a wait for a slot polls. A request that came due while the ones before it were
+		// being submitted is due now: the sleeper returns at once (the precise one) or at its
+		// tick (the coarse one), not a slot poll later.
 		wake := due(i)
-		if now = r.clock(); wake <= now {
-			wake = now + int64(pacerSlotPoll) // due and waiting for a slot
+		if slotWait {
+			wake = r.clock() + int64(pacerSlotPoll)
 		}
 		if !sleep.until(wake) {
 			if ctx.Err() != nil {
 				r.stop()
 			}
 		}
-		r.pacerWakes++
 	}
 }
 

@@ -76,13 +76,14 @@ type runner struct {
 	base time.Time
 	open bool
 
-	seq          atomic.Uint64 // payload sequence number
-	stopping     atomic.Bool   // no new submissions
-	stopCh       chan struct{} // closed with stopping set: wakes a pacer asleep until its next due request
-	pacerWakes   int64         // the pacer's wake-ups; its goroutine's, read once it is done
-	pacerUsed    string        // pacerPrecise or pacerCoarse; likewise
-	measureEpoch uint32        // the recorder epoch that is reported (1 after a warm-up)
-	limited      bool          // -n: remaining bounds the measured requests
+	seq          atomic.Uint64                 // payload sequence number
+	stopping     atomic.Bool                   // no new submissions
+	stopCh       chan struct{}                 // closed with stopping set: wakes a pacer asleep until its next due request
+	pacerWakes   int64                         // the pacer's wake-ups; its goroutine's, read once it is done
+	pacerUsed    string                        // pacerPrecise or pacerCoarse; likewise
+	sleeperFor   func(context.Context) sleeper // tests only: the pacer's sleeper; nil: newSleeper's
+	measureEpoch uint32                        // the recorder epoch that is reported (1 after a warm-up)
+	limited      bool                          // -n: remaining bounds the measured requests
 	remaining    atomic.Int64
 
 	// Closed loop: lanes still submitting; parked lanes wait for the reviver.

@@ -11,6 +11,8 @@ type sleeper interface {
 	// until waits until the runner clock reads deadline, or a stop (r.stop, the run's context).
 	// It reports false when it was the stop that woke it.
 	until(deadline int64) bool
+	// wakes counts the waits that slept (a deadline already past returns without one).
+	wakes() int64
 	// close releases what the sleeper holds (its thread, its descriptors).
 	close()
 }
@@ -34,6 +36,7 @@ type timerSleeper struct {
 	ctx   context.Context
 	timer *time.Timer
 	woke  int64 // runner clock at the last wake; the next is not before woke + coarseTick
+	slept int64
 }
 
 // coarseTick is the coarse pacer's shortest time between two wakes.
@@ -54,14 +57,21 @@ func (s *timerSleeper) until(deadline int64) bool {
 	case <-s.ctx.Done():
 	}
 	s.woke = s.r.clock()
+	s.slept++
 	return due
 }
+
+func (s *timerSleeper) wakes() int64 { return s.slept }
 
 func (s *timerSleeper) close() { s.timer.Stop() }
 
 // newSleeper makes the pacer's sleeper, on the pacer's goroutine: the precise one unless
 // --pacer coarse or it cannot be had here (then the report says coarse).
 func (r *runner) newSleeper(ctx context.Context) sleeper {
+	if r.sleeperFor != nil {
+		r.pacerUsed = "test"
+		return r.sleeperFor(ctx)
+	}
 	if r.o.pacer != pacerCoarse {
 		if s, err := newPreciseSleeper(r, ctx); err == nil {
 			r.pacerUsed = pacerPrecise

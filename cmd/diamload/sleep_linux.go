@@ -41,6 +41,7 @@ type preciseSleeper struct {
 	stopFD    int           // eventfd: a stop makes it readable
 	done      chan struct{} // closed by close: the watcher ends
 	scheduled int64         // runner clock at the last yield
+	slept     int64         // calls of until that slept at least once
 }
 
 // newPreciseSleeper locks the calling goroutine (the pacer) to its thread until close.
@@ -74,7 +75,7 @@ func (s *preciseSleeper) watch(ctx context.Context) {
 
 func (s *preciseSleeper) until(deadline int64) bool {
 	fds := [1]unix.PollFd{{Fd: int32(s.stopFD), Events: unix.POLLIN}}
-	for {
+	for slept := false; ; {
 		now := s.r.clock()
 		rem := deadline - now
 		if since := now - s.scheduled; since >= int64(preciseYieldMax) ||
@@ -93,12 +94,18 @@ func (s *preciseSleeper) until(deadline int64) bool {
 		case rem > int64(preciseStep):
 			d = int64(preciseStep)
 		}
+		if !slept {
+			slept = true
+			s.slept++
+		}
 		ts := unix.NsecToTimespec(max(d, int64(preciseMin)))
 		if n, _ := unix.Ppoll(fds[:], &ts, nil); n == 1 {
 			return false // the eventfd: a stop
 		}
 	}
 }
+
+func (s *preciseSleeper) wakes() int64 { return s.slept }
 
 func (s *preciseSleeper) close() {
 	close(s.done)
