@@ -11,9 +11,9 @@
 // list, routes each request to a usable connection (round-robin within the most preferred DRA
 // priority that has one), takes a slot in that connection's fixed pending table (the Hop-by-Hop
 // id encodes the slot), arms one wheel timer, and appends the encoded ECR to the connection's
-// batch buffer; each connection gets one write per drain. Answers are cut from the stream by the framing splitter, matched by
-// Hop-by-Hop id (unknown or stale ids are counted and dropped, RFC 6733 §6.2.1), decoded in place
-// and completed.
+// batch buffer; each connection gets one write per drain. Answers are cut from the stream by the
+// framing splitter, matched by Hop-by-Hop id (unknown or stale ids are counted and dropped, RFC
+// 6733 §6.2.1), decoded in place and completed.
 //
 // # Threading contract
 //

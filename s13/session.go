@@ -21,11 +21,16 @@ func SessionID(originHost string, hi, lo uint32) string {
 }
 
 func appendSessionID(dst []byte, originHost string, hi, lo uint32) []byte {
+	return appendDecimal(appendSessionPrefix(dst, originHost, hi), lo)
+}
+
+// appendSessionPrefix appends <originHost>;<hi>; — what every Session-Id of one engine run
+// shares (ECRTemplate keeps it).
+func appendSessionPrefix(dst []byte, originHost string, hi uint32) []byte {
 	dst = append(dst, originHost...)
 	dst = append(dst, ';')
 	dst = appendDecimal(dst, hi)
-	dst = append(dst, ';')
-	return appendDecimal(dst, lo)
+	return append(dst, ';')
 }
 
 // appendDecimal appends v in decimal, the digits written in place, two at a time:

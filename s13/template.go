@@ -26,9 +26,7 @@ func NewECRTemplate(originHost, originRealm, destRealm, destHost string, session
 		destRealm: destRealm, destHost: destHost,
 		sessionHi: sessionHi,
 	}
-	t.sessionPrefix = append([]byte(originHost), ';')
-	t.sessionPrefix = appendDecimal(t.sessionPrefix, sessionHi)
-	t.sessionPrefix = append(t.sessionPrefix, ';')
+	t.sessionPrefix = appendSessionPrefix(nil, originHost, sessionHi)
 	t.middle = appendMiddle(nil, originHost, originRealm, destRealm, destHost)
 	return t
 }

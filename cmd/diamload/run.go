@@ -25,7 +25,7 @@ type call struct {
 	out      bool // with the client: set before Go, cleared by the completion (or a refusal)
 }
 
-// done is the completion, a valid only during the call. On the engine it runs on the event
+// done is the completion; a is valid only during the call. On the engine it runs on the event
 // loop: it records, then (closed loop) submits the next request from the same slot, or (open
 // loop) frees the slot.
 func (c *call) done(a *s13.Answer, err error) {

@@ -11,7 +11,8 @@ type sleeper interface {
 	// until waits until the runner clock reads deadline, or a stop (r.stop, the run's context).
 	// It reports false when it was the stop that woke it.
 	until(deadline int64) bool
-	// wakes counts the waits that slept (a deadline already past returns without one).
+	// wakes counts the calls of until that slept (the precise sleeper returns from a deadline
+	// already past without sleeping; the coarse one still sleeps to its tick).
 	wakes() int64
 	// close releases what the sleeper holds (its thread, its descriptors).
 	close()
