@@ -11,10 +11,10 @@ import (
 // no coordinated omission). The pacer sleeps until the next request is due and then submits
 // every request that is due, each with its own intended timestamp, so its wake-ups follow the
 // rate: at --rate 1 it wakes about once a second. How it sleeps is its sleeper's (sleep.go):
-// by default a thread of its own in ppoll(2) with 1 ns timer slack, which sends within tens of
-// µs of the intended time; --pacer coarse uses Go timers and wakes at most once a millisecond,
-// sending what came due together (cheaper above a few thousand a second, up to a millisecond or
-// two late). Either way the send lag is reported (send_lag_us), not hidden.
+// by default a thread of its own in ppoll(2) with 1 ns timer slack that spins the last stretch
+// (sleep_linux.go), which sends within a few to tens of µs of the intended time; --pacer coarse
+// uses Go timers and wakes at most once a millisecond, sending what came due together (cheaper
+// above a few thousand a second, up to a millisecond or two late). Either way the send lag is reported (send_lag_us), not hidden.
 //
 // The in-flight cap (-c) is a pool of slots. A due request with no free slot waits (it is sent
 // late, its lag and latency grow; the pacer looks again every pacerSlotPoll) until it is
@@ -91,7 +91,7 @@ func (r *runner) pace(ctx context.Context, t0 int64) {
 		if slotWait {
 			wake = r.clock() + int64(pacerSlotPoll)
 		}
-		if !sleep.until(wake) {
+		if !sleep.until(wake, !slotWait) {
 			if ctx.Err() != nil {
 				r.stop()
 			}

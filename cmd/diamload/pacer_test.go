@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -90,6 +91,16 @@ func startPacer(t *testing.T, r *runner) {
 	go r.pace(ctx, r.clock())
 }
 
+// stopPacerInBubble stops r's pacer inside a synctest bubble, after the sleep or submission
+// under way (at most a millisecond of virtual time), and checks that it ended.
+func stopPacerInBubble(t *testing.T, r *runner) {
+	t.Helper()
+	r.stop()
+	time.Sleep(time.Millisecond)
+	synctest.Wait()
+	require.True(t, r.pacerDone.Load(), "the pacer ended")
+}
+
 // slowClient answers at once, but each Go takes cost of (virtual) time, as a submission does.
 type slowClient struct {
 	instantClient
@@ -109,7 +120,7 @@ type lateSleeper struct {
 	slept int64
 }
 
-func (s *lateSleeper) until(deadline int64) bool {
+func (s *lateSleeper) until(deadline int64, _ bool) bool {
 	if rem := deadline - s.r.clock(); rem > 0 {
 		time.Sleep(time.Duration(rem) + s.late)
 		s.slept++
@@ -131,13 +142,51 @@ func TestPacerSendsWhatCameDueWhileSubmitting(t *testing.T) {
 		r.sleeperFor = func(context.Context) sleeper { return &lateSleeper{r: r, late: 25 * time.Microsecond} }
 		startPacer(t, r)
 		time.Sleep(20 * time.Millisecond)
-		r.stop()
-		time.Sleep(time.Millisecond) // the submission under way ends
-		synctest.Wait()
-		require.True(t, r.pacerDone.Load())
+		stopPacerInBubble(t, r)
 		c, _, _, lag := r.rec.final()
 		assert.GreaterOrEqual(t, c.requests, uint64(1990), "20 ms at 100,000/s")
 		require.NotNil(t, lag)
 		assert.Less(t, lag.Max, int64(60), "µs: no request waits a slot poll (%v)", pacerSlotPoll)
+	})
+}
+
+// recordingSleeper returns at once and keeps what each wait was for.
+type recordingSleeper struct {
+	r    *runner
+	mu   sync.Mutex
+	due  int // waits for a request's due time
+	poll int // waits for a slot, pacerSlotPoll from when they began
+}
+
+func (s *recordingSleeper) until(deadline int64, due bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case due:
+		s.due++
+	case deadline-s.r.clock() == int64(pacerSlotPoll):
+		s.poll++
+	}
+	time.Sleep(time.Duration(deadline - s.r.clock()))
+	return true
+}
+
+func (s *recordingSleeper) wakes() int64 { return 0 }
+func (s *recordingSleeper) close()       {}
+
+// A wait for a free slot is a poll, not a due time: the precise sleeper does not spin for it
+// (all slots busy through a stalled target would otherwise spin a core).
+func TestPacerPollsForASlotWithoutSpinning(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newPacedRunner(t, &queueClient{t: t, q: make(chan *call, 4)}, "-c", "1", "--rate", "1000")
+		s := &recordingSleeper{r: r}
+		r.sleeperFor = func(context.Context) sleeper { return s }
+		startPacer(t, r)
+		time.Sleep(10 * time.Millisecond)
+		stopPacerInBubble(t, r)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		assert.Positive(t, s.due, "the first request's wait")
+		assert.Greater(t, s.poll, 50, "the second request waits for the slot the first holds")
 	})
 }

@@ -9,8 +9,9 @@ import (
 // the pacer's goroutine only.
 type sleeper interface {
 	// until waits until the runner clock reads deadline, or a stop (r.stop, the run's context).
-	// It reports false when it was the stop that woke it.
-	until(deadline int64) bool
+	// It reports false when it was the stop that woke it. due says deadline is a request's due
+	// time, worth the precise sleeper's spin; a poll for a free slot is not.
+	until(deadline int64, due bool) bool
 	// wakes counts the calls of until that slept (the precise sleeper returns from a deadline
 	// already past without sleeping; the coarse one still sleeps to its tick).
 	wakes() int64
@@ -47,7 +48,7 @@ func newTimerSleeper(r *runner, ctx context.Context) *timerSleeper {
 	return &timerSleeper{r: r, ctx: ctx, timer: time.NewTimer(time.Hour), woke: r.clock() - int64(coarseTick)}
 }
 
-func (s *timerSleeper) until(deadline int64) bool {
+func (s *timerSleeper) until(deadline int64, _ bool) bool {
 	deadline = max(deadline, s.woke+int64(coarseTick))
 	s.timer.Reset(time.Duration(deadline - s.r.clock()))
 	due := false

@@ -32,11 +32,11 @@ func TestSleepersWaitUntilTheDeadline(t *testing.T) {
 			assert.Equal(t, pacer, r.pacerUsed)
 			for _, d := range []time.Duration{10 * time.Microsecond, 700 * time.Microsecond, 3 * time.Millisecond, 10 * time.Millisecond} {
 				deadline := r.clock() + int64(d)
-				require.True(t, s.until(deadline), "%v: not a stop", d)
+				require.True(t, s.until(deadline, true), "%v: not a stop", d)
 				assert.GreaterOrEqual(t, r.clock(), deadline, "%v: not before the deadline", d)
 			}
 			start := r.clock()
-			require.True(t, s.until(start-int64(time.Second)))
+			require.True(t, s.until(start-int64(time.Second), true))
 			assert.Less(t, r.clock()-start, int64(time.Second), "a past deadline does not sleep")
 		})
 	}
@@ -52,7 +52,7 @@ func TestSleepersWakeOnStop(t *testing.T) {
 			go func() {
 				s := r.newSleeper(ctx)
 				defer s.close()
-				woke <- s.until(r.clock() + int64(time.Hour))
+				woke <- s.until(r.clock()+int64(time.Hour), true)
 			}()
 			time.AfterFunc(20*time.Millisecond, func() {
 				if byCtx {
