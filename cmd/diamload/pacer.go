@@ -14,7 +14,8 @@ import (
 // by default a thread of its own in ppoll(2) with 1 ns timer slack that spins the last stretch
 // (sleep_linux.go), which sends within a few to tens of µs of the intended time; --pacer coarse
 // uses Go timers and wakes at most once a millisecond, sending what came due together (cheaper
-// above a few thousand a second, up to a millisecond or two late). Either way the send lag is reported (send_lag_us), not hidden.
+// above a few thousand a second, up to a millisecond or two late). Either way the send lag is
+// reported (send_lag_us), not hidden.
 //
 // The in-flight cap (-c) is a pool of slots. A due request with no free slot waits (it is sent
 // late, its lag and latency grow; the pacer looks again every pacerSlotPoll) until it is
