@@ -19,8 +19,8 @@ import (
 )
 
 // observer serves --metrics (/metrics and /healthz) and --pprof (net/http/pprof) for the length
-// of a command, each on its own listener (one when both name the same address and port, not 0). Collectors are
-// registered as the command builds what they read.
+// of a command, each on its own listener (one when both name the same address and port, not 0).
+// Collectors are registered as the command builds what they read.
 type observer struct {
 	reg     *prometheus.Registry // nil without --metrics
 	ready   atomic.Pointer[func() bool]
