@@ -52,10 +52,10 @@ var (
 	// ErrTLSHandshake: the TLS handshake with the DRA failed, the DRA refused it with an alert
 	// before any Diameter message arrived (or closed then without one: a TLS 1.3 server
 	// refusing our certificate often sends its alert with its FIN, or none), or it did not
-	// complete within CEATimeout. The crypto/tls or x509 cause is wrapped: errors.As finds x509.UnknownAuthorityError,
-	// x509.HostnameError, x509.CertificateInvalidError (expired), tls.AlertError (a refusal the
-	// DRA sent: no client certificate, protocol version) and the like. Reported as a
-	// connection's last error, followed by the reconnect backoff.
+	// complete within CEATimeout. The crypto/tls or x509 cause is wrapped: errors.As finds
+	// x509.UnknownAuthorityError, x509.HostnameError, x509.CertificateInvalidError (expired),
+	// tls.AlertError (a refusal the DRA sent: no client certificate, protocol version) and the
+	// like. Reported as a connection's last error, followed by the reconnect backoff.
 	ErrTLSHandshake = errors.New("engine: TLS handshake failed")
 	// ErrTLS: a TLS record could not be read or written on an established connection (bad MAC,
 	// an alert, close_notify); the connection was reset. Reported as a connection's last error.
